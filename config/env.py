@@ -1,0 +1,132 @@
+"""Reading settings from environment variables.
+
+Every value the site takes from its environment passes through here, so a bad value fails the same
+way everywhere: a `ConfigError` whose message starts with the variable's name. `manage.py` and the
+ASGI entry point turn it into one line on stderr instead of a stack trace.
+"""
+
+import os
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+
+class ConfigError(Exception):
+    """A setting from the environment is missing, malformed or unreachable."""
+
+    def __init__(self, variable, problem):
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+def text(name, default=""):
+    return os.environ.get(name, default).strip()
+
+
+def flag(name, default):
+    raw = text(name)
+    if not raw:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, f"expected true or false, got {raw!r}")
+
+
+def integer(name, default):
+    raw = text(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+
+
+def word_list(name, default=()):
+    raw = text(name)
+    if not raw:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database(name, default_url):
+    url = text(name) or default_url
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except Exception as error:  # dj-database-url raises bare ValueErrors and KeyErrors
+        raise ConfigError(name, f"not a database URL ({error})") from None
+    engine = config.get("ENGINE", "")
+    if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+        raise ConfigError(name, "only sqlite:// and postgres:// URLs are supported")
+    if engine.endswith("sqlite3"):
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+def redis_url(name):
+    """A redis:// or rediss:// URL, or "" when the variable is unset."""
+    url = text(name)
+    if url and urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(name, f"expected a redis:// or rediss:// URL, got {url!r}")
+    return url
+
+
+SEARCH_ENGINES = ("database", "opensearch", "elasticsearch")
+
+
+def search(name):
+    """Parse SEARCH_URL: `<engine>+<http|https>://host:port`, or unset for the database engine.
+
+    Returns {"ENGINE": ..., "URL": ...}. The engine kind rides in the scheme so one variable says
+    both which adapter to use and where the node is.
+    """
+    raw = text(name)
+    if not raw or raw == "database":
+        return {"ENGINE": "database", "URL": ""}
+    parts = urlsplit(raw)
+    engine, _, transport = parts.scheme.partition("+")
+    if engine not in SEARCH_ENGINES or transport not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            name,
+            "expected opensearch+http://host:port, elasticsearch+https://host:port or 'database', "
+            f"got {raw!r}",
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise ConfigError(name, f"bad port in {raw!r}") from None
+    return {"ENGINE": engine, "URL": parts._replace(scheme=transport).geturl()}
+
+
+def email(name):
+    """Parse EMAIL_URL into Django e-mail settings; unset means print mail to the console.
+
+    smtp://user:password@host:25, smtp+tls://…:587 (STARTTLS) or smtp+ssl://…:465; an optional
+    ?from=address query sets DEFAULT_FROM_EMAIL.
+    """
+    raw = text(name)
+    if not raw or raw == "console://":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtp+tls", "smtp+ssl"} or not parts.hostname:
+        raise ConfigError(name, f"expected smtp://, smtp+tls:// or smtp+ssl://host:port, got {raw!r}")
+    try:
+        port = parts.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[parts.scheme]
+    except ValueError:
+        raise ConfigError(name, "bad port") from None
+    settings = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
+        "EMAIL_USE_SSL": parts.scheme == "smtp+ssl",
+    }
+    sender = parse_qs(parts.query).get("from")
+    if sender:
+        settings["DEFAULT_FROM_EMAIL"] = sender[0]
+    return settings

@@ -1,0 +1,72 @@
+"""Health of the parts the site depends on, for /healthz and `manage.py check_services`.
+
+Each check names the environment variable that configures its part, so a failure tells the
+operator what to fix. The search engine is not required: when it is down, public search falls back
+to the database engine, so the site is "degraded", not down.
+"""
+
+import time
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from search.engines import engine_status
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"vendor": connection.vendor}
+
+
+def _cache():
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=10)
+    if cache.get(key) != "ok":
+        raise RuntimeError("a value written to the cache did not come back")
+    cache.delete(key)
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def _channel_layer():
+    layer = get_channel_layer()
+
+    async def round_trip():
+        channel = await layer.new_channel("healthz.")
+        await layer.send(channel, {"type": "healthz.ping"})
+        return await layer.receive(channel)
+
+    message = async_to_sync(round_trip)()
+    if message.get("type") != "healthz.ping":
+        raise RuntimeError("a message sent through the channel layer did not come back")
+    return {"backend": type(layer).__name__}
+
+
+CHECKS = [
+    # (part, environment variable, required, check)
+    ("database", "DATABASE_URL", True, _database),
+    ("cache", "REDIS_URL", True, _cache),
+    ("channel_layer", "REDIS_URL", True, _channel_layer),
+    ("search", "SEARCH_URL", False, engine_status),
+]
+
+
+def run_checks():
+    """Run every check; returns (status, {part: result}) with status "ok", "degraded" or "down"."""
+    results = {}
+    status = "ok"
+    for part, variable, required, check in CHECKS:
+        started = time.perf_counter()
+        try:
+            result = {"ok": True, **check()}
+        except Exception as error:  # any failure of a backing service is a health finding
+            result = {"ok": False, "variable": variable, "error": str(error).splitlines()[0]}
+            status = "down" if required else ("degraded" if status == "ok" else status)
+        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        result["required"] = required
+        results[part] = result
+    return status, results

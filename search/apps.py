@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SearchConfig(AppConfig):
+    name = "search"
+    label = "site_search"  # "search" would clash with wagtail.search's label
+    verbose_name = "Search"
