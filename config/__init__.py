@@ -1,1 +1,1 @@
-"""Project configuration: settings read from the environment, URL routes and the ASGI application."""
+"""Project configuration: settings from the environment, URL routes, the ASGI application."""

@@ -112,7 +112,9 @@ def email(name):
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     parts = urlsplit(raw)
     if parts.scheme not in {"smtp", "smtp+tls", "smtp+ssl"} or not parts.hostname:
-        raise ConfigError(name, f"expected smtp://, smtp+tls:// or smtp+ssl://host:port, got {raw!r}")
+        raise ConfigError(
+            name, f"expected smtp://, smtp+tls:// or smtp+ssl://host:port, got {raw!r}"
+        )
     try:
         port = parts.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[parts.scheme]
     except ValueError:

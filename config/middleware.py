@@ -1,8 +1,7 @@
 """Response headers that Django does not set on its own."""
 
-from django.conf import settings
-
 from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 
 
 class PermissionsPolicyMiddleware:

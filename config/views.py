@@ -10,4 +10,6 @@ from config.health import run_checks
 def healthz(request):
     """Status of every backing part as JSON; 503 when a required part is down."""
     status, checks = run_checks()
-    return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)
+    return JsonResponse(
+        {"status": status, "checks": checks}, status=503 if status == "down" else 200
+    )

@@ -28,7 +28,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "error": "expected {\"type\": \"ping\"}"})
+            await self.send_json({"type": "error", "error": 'expected {"type": "ping"}'})
             return
         await self.channel_layer.group_send(
             self.group, {"type": "pong.event", "payload": content.get("payload")}

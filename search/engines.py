@@ -47,5 +47,7 @@ def engine_status():
     try:
         info = client().info()
     except Exception as error:  # each client raises its own connection errors
-        raise EngineUnavailable(f"{engine} at {settings.SEARCH['URL']} did not answer: {error}") from None
+        raise EngineUnavailable(
+            f"{engine} at {settings.SEARCH['URL']} did not answer: {error}"
+        ) from None
     return {"engine": engine, "version": info["version"]["number"]}

@@ -13,6 +13,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.common.unit.TimeValue;
 import org.opensearch.env.Environment;
 import org.opensearch.index.mapper.MapperExtrasPlugin;
 import org.opensearch.index.reindex.ReindexPlugin;
@@ -84,6 +85,8 @@ public final class DevNode {
     static final String DEFAULT_REPLICAS = "cluster.default_number_of_replicas";
 
     private static void defaultToZeroReplicas(Node node, Logger log) {
+        // Health stays red until the stored cluster state is recovered; only then are its settings visible.
+        node.client().admin().cluster().prepareHealth().setWaitForYellowStatus().setTimeout(TimeValue.timeValueMinutes(2)).get();
         Settings persistent = node.client().admin().cluster().prepareState().get().getState().metadata().persistentSettings();
         if (persistent.hasValue(DEFAULT_REPLICAS)) {
             return;

@@ -1,0 +1,165 @@
+"""Shared fixtures: where the real services are, and how to reach them.
+
+A test that needs a service asks for its fixture. Where the service's URL is unset the test skips
+and says which variable to set; under CI=true it fails instead, so CI can never pass by skipping.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+
+def require_service(variable, what):
+    value = os.environ.get(variable, "")
+    if not value:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is required under CI=true, but {variable} is unset")
+        pytest.skip(f"{what} not available: set {variable} to run this test")
+    return value
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    return require_service("TEST_POSTGRES_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    return require_service("TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture(scope="session")
+def opensearch_url():
+    return require_service("TEST_OPENSEARCH_URL", "OpenSearch")
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not path:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI=true, but it is not installed")
+        pytest.skip("Chromium not available: install Debian's chromium or set CHROMIUM_PATH")
+    return path
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def closed_port_url(scheme):
+    """A URL on loopback where nothing listens, for tests of unreachable services."""
+    return f"{scheme}://127.0.0.1:{free_port()}"
+
+
+def manage(*args, env=None, check=True, timeout=300):
+    """Run manage.py in a subprocess with the given environment additions."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory):
+    """An empty database of the running profile's kind, apart from the test database.
+
+    Tests that start the real server need committed data the server process can see, so they get
+    their own database: a SQLite file, or a new PostgreSQL database dropped afterwards.
+    """
+    profile_url = os.environ.get("DATABASE_URL", "")
+    if not profile_url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('site') / 'db.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"portal_site_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(profile_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(profile_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(profile_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class RunningSite:
+    def __init__(self, url, process, log_path):
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def running_site(fresh_database_url, tmp_path_factory):
+    """The real site, started as in production: migrate, demo content, daphne serving ASGI."""
+    environment = {
+        "DATABASE_URL": fresh_database_url,
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+    }
+    manage("migrate", "--noinput", env=environment)
+    manage("setup_demo", env=environment)
+    manage("check_services", env=environment)
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "daphne.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    site = RunningSite(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the site did not start:\n{site.log()}")
+            time.sleep(0.2)
+    yield site
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def demo_site(db):
+    """The demo content loaded into the test database; returns the home page."""
+    from library import demo
+    from library.models import HomePage
+
+    demo.load()
+    return HomePage.objects.get()

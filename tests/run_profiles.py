@@ -1,0 +1,59 @@
+"""Run the test suite under both profiles: embedded (SQLite, in-memory layer, database search),
+then services (PostgreSQL, Redis, OpenSearch) when TEST_POSTGRES_URL, TEST_REDIS_URL and
+TEST_OPENSEARCH_URL say where they are. Under CI=true the services profile is required.
+
+Extra arguments go to pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+PROFILE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SEARCH_URL", "TASK_BACKEND", "EMAIL_URL")
+SERVICE_URLS = ("TEST_POSTGRES_URL", "TEST_REDIS_URL", "TEST_OPENSEARCH_URL")
+
+
+def run(profile, overrides, pytest_args):
+    environment = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
+    environment.update(overrides)
+    print(f"\n=== {profile} profile ===", flush=True)
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=environment)
+    print(
+        f"=== {profile} profile: exit {code} in {time.monotonic() - started:.0f} s ===", flush=True
+    )
+    return code
+
+
+def main(pytest_args):
+    results = {"embedded": run("embedded", {}, pytest_args)}
+    missing = [name for name in SERVICE_URLS if not os.environ.get(name)]
+    if missing:
+        message = f"services profile not run: {', '.join(missing)} unset"
+        if os.environ.get("CI") == "true":
+            print(f"FAILED: {message} (required under CI)", flush=True)
+            return 1
+        print(f"NOTE: {message}; `.ci/run` starts the services and sets them", flush=True)
+    else:
+        results["services"] = run(
+            "services",
+            {
+                "DATABASE_URL": os.environ["TEST_POSTGRES_URL"],
+                "REDIS_URL": os.environ["TEST_REDIS_URL"],
+                "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
+            },
+            pytest_args,
+        )
+    print(
+        "\n"
+        + ", ".join(
+            f"{name}: {'passed' if code == 0 else 'FAILED'}" for name, code in results.items()
+        ),
+        flush=True,
+    )
+    return max(results.values())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,28 @@
+"""The site starts as it does in production (migrate, demo content, daphne) and serves pages."""
+
+import json
+import urllib.request
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        return response.status, response.read().decode()
+
+
+def test_site_serves_the_home_page(running_site):
+    status, body = fetch(running_site.url + "/")
+    assert status == 200
+    assert "Protectors&#x27; Portal" in body or "Protectors' Portal" in body
+    assert "Safety technology can prevent, detect, block" in body
+
+
+def test_site_reports_health(running_site):
+    status, body = fetch(running_site.url + "/healthz")
+    assert status == 200
+    assert json.loads(body)["status"] == "ok"
+
+
+def test_static_files_are_served(running_site):
+    status, body = fetch(running_site.url + "/static/css/site.css")
+    assert status == 200
+    assert "--brand" in body
