@@ -25,7 +25,7 @@ def test_opensearch_node_answers(opensearch_url, settings):
     status = engines.engine_status()
     assert status["engine"] == "opensearch"
     assert status["version"].startswith(("2.", "3."))
-    health = engines.client().cluster.health(wait_for_status="yellow", timeout="30s")
+    health = engines.client().cluster.health()
     assert health["status"] in {"yellow", "green"}
 
 

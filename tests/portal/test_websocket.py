@@ -2,9 +2,11 @@
 channel layer, in memory and through Redis."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from config.asgi import application
@@ -24,6 +26,14 @@ async def ping(headers=()):
     reply = await communicator.receive_json_from(timeout=5)
     await communicator.disconnect()
     return reply
+
+
+@pytest.fixture(autouse=True)
+async def close_consumer_connections():
+    """Consumers open database connections in asgiref's shared thread; close them there, or the
+    test database cannot be dropped at the end of the run."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
@@ -80,8 +90,6 @@ async def test_oversized_message_closes_the_socket():
 
 
 async def test_session_cookie_authenticates_the_socket():
-    from asgiref.sync import sync_to_async
-
     def log_in():
         user = get_user_model().objects.create_user("ws", "ws@example.org", "a-long-password-1")
         client = Client()
