@@ -33,6 +33,10 @@ WAGTAIL_SITE_NAME = "Protectors' Portal"
 INSTALLED_APPS = [
     "daphne",
     "config",
+    "wagtail.contrib.routable_page",
+    "wagtail.contrib.sitemaps",
+    "wagtail.api.v2",
+    "rest_framework",
     "library",
     "portal",
     "search",

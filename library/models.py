@@ -1,10 +1,101 @@
-from wagtail.admin.panels import FieldPanel
-from wagtail.fields import RichTextField
-from wagtail.models import Page
+"""The library's content model.
+
+Pages: HomePage → ThemeIndexPage → ThemePage, and HomePage → LibraryIndexPage → LibraryItemPage.
+Snippets: Publisher and ResourceType. Taxonomy in use is protected (on_delete=PROTECT), so Wagtail's
+delete view refuses and lists the items that use it.
+"""
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db import models
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
+from django.utils.text import slugify
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from rest_framework import serializers
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.api import APIField
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Orderable, Page, PageManager
+from wagtail.query import PageQuerySet
+from wagtail.search import index
+
+from library.blocks import BodyBlock
+
+ITEMS_PER_PAGE = 20
+KEY_ITEMS_ON_THEME = 8
+
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("pt", "Portuguese"),
+    ("ar", "Arabic"),
+    ("de", "German"),
+    ("ru", "Russian"),
+    ("zh", "Chinese"),
+]
+
+
+class Publisher(index.Indexed, models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=60, blank=True, help_text="e.g. IWF")
+    slug = models.SlugField(max_length=200, unique=True, help_text="Used in the publisher's URL.")
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    logo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    panels = [
+        FieldPanel("name"),
+        FieldRowPanel([FieldPanel("short_name"), FieldPanel("slug")]),
+        FieldPanel("website"),
+        FieldPanel("description"),
+        FieldPanel("logo"),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = self.slug or slugify(self.name)
+        super().save(*args, **kwargs)
+
+
+class ResourceType(index.Indexed, models.Model):
+    name = models.CharField(max_length=60, unique=True, help_text="Singular: Briefing, Report, …")
+    plural = models.CharField(max_length=60, help_text="Briefings, Reports, …")
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("plural")]),
+        FieldRowPanel([FieldPanel("slug"), FieldPanel("sort_order")]),
+        FieldPanel("description"),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = self.slug or slugify(self.name)
+        super().save(*args, **kwargs)
 
 
 class HomePage(Page):
-    """The site's root page: an introduction, then the ways into the library and the portal."""
+    """The site's root page: an introduction, the themes, the newest items and a search box."""
 
     introduction = RichTextField(blank=True, features=["bold", "italic", "link"])
 
@@ -12,3 +103,302 @@ class HomePage(Page):
 
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["themes"] = ThemePage.objects.live().public().order_by("path")
+        context["newest_items"] = LibraryItemPage.objects.listing()[:6]
+        context["library_index"] = LibraryIndexPage.objects.live().first()
+        return context
+
+
+class ThemeIndexPage(Page):
+    introduction = RichTextField(blank=True, features=["bold", "italic", "link"])
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["library.HomePage"]
+    subpage_types = ["library.ThemePage"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["themes"] = ThemePage.objects.child_of(self).live().public()
+        return context
+
+
+class ThemePage(Page):
+    """A theme ("Technology"): introduction, key library items, the portal's discussions on the
+    theme, and what the organisation is doing on it."""
+
+    introduction = RichTextField(features=["bold", "italic", "link", "ul"])
+    key_items_heading = models.CharField(
+        max_length=200, blank=True, help_text='Defaults to "Key library items about <theme>".'
+    )
+    initiatives_heading = models.CharField(
+        max_length=200, blank=True, help_text='Defaults to "See what we are doing on: <theme>".'
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        MultiFieldPanel(
+            [
+                FieldPanel("key_items_heading"),
+                InlinePanel(
+                    "key_item_links",
+                    label="Key library item",
+                    help_text="Chosen items come first; without any, the newest items show.",
+                ),
+            ],
+            heading="Key library items",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("initiatives_heading"), InlinePanel("initiatives", label="Initiative")],
+            heading="What we are doing",
+        ),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("introduction")]
+    parent_page_types = ["library.ThemeIndexPage"]
+    subpage_types = []
+
+    @property
+    def key_items_title(self):
+        return self.key_items_heading or f"Key library items about {self.title.lower()}"
+
+    @property
+    def initiatives_title(self):
+        return self.initiatives_heading or f"See what we are doing on: {self.title}"
+
+    def key_items(self):
+        """Editors' choice in their order, else the newest items on this theme."""
+        chosen = list(
+            LibraryItemPage.objects.listing()
+            .filter(theme_key_links__theme=self)
+            .order_by("theme_key_links__sort_order")[:KEY_ITEMS_ON_THEME]
+        )
+        if chosen:
+            return chosen
+        return list(LibraryItemPage.objects.listing().filter(themes=self)[:KEY_ITEMS_ON_THEME])
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["key_items"] = self.key_items()
+        context["initiatives"] = self.initiatives.all()
+        context["library_index"] = LibraryIndexPage.objects.live().first()
+        return context
+
+
+class ThemeKeyItem(Orderable):
+    theme = ParentalKey(ThemePage, on_delete=models.CASCADE, related_name="key_item_links")
+    item = models.ForeignKey(
+        "library.LibraryItemPage", on_delete=models.CASCADE, related_name="theme_key_links"
+    )
+
+    panels = [FieldPanel("item")]
+
+
+class ThemeInitiative(Orderable):
+    theme = ParentalKey(ThemePage, on_delete=models.CASCADE, related_name="initiatives")
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    link_url = models.URLField(blank=True)
+
+    panels = [FieldPanel("title"), FieldPanel("description"), FieldPanel("link_url")]
+
+
+class LibraryItemQuerySet(PageQuerySet):
+    def listing(self):
+        """Live, public items, newest first, with everything a card shows in a fixed number of
+        queries, however many items there are."""
+        return (
+            self.live()
+            .public()
+            .select_related("resource_type")
+            .prefetch_related(
+                models.Prefetch(
+                    "publisher_links",
+                    queryset=LibraryItemPublisher.objects.select_related("publisher"),
+                )
+            )
+            .order_by("-publication_date", "-pk")
+        )
+
+
+class LibraryIndexPage(RoutablePageMixin, Page):
+    """The library: every item, newest first, with publisher and type listings and feeds."""
+
+    introduction = RichTextField(blank=True, features=["bold", "italic", "link"])
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["library.HomePage"]
+    subpage_types = ["library.LibraryItemPage"]
+    max_count = 1
+
+    def paginate(self, request, items):
+        paginator = Paginator(items, ITEMS_PER_PAGE)
+        try:
+            number = int(request.GET.get("page", 1))
+        except ValueError:
+            number = 1
+        return paginator.get_page(number)
+
+    def render_listing(self, request, items, heading, **extra):
+        return self.render(
+            request,
+            context_overrides={"items": self.paginate(request, items), "heading": heading, **extra},
+        )
+
+    @path("")
+    def all_items(self, request):
+        return self.render_listing(request, LibraryItemPage.objects.listing(), self.title)
+
+    @path("publishers/")
+    def publishers(self, request):
+        return self.render(
+            request,
+            context_overrides={
+                "publishers": Publisher.objects.annotate(
+                    item_count=models.Count(
+                        "item_links",
+                        filter=models.Q(item_links__page__live=True),
+                    )
+                ).filter(item_count__gt=0)
+            },
+            template="library/publisher_list.html",
+        )
+
+    @path("publishers/<slug:slug>/")
+    def publisher(self, request, slug):
+        publisher = get_object_or_404(Publisher, slug=slug)
+        items = LibraryItemPage.objects.listing().filter(publisher_links__publisher=publisher)
+        return self.render_listing(request, items, publisher.name, publisher=publisher)
+
+    @path("types/<slug:slug>/")
+    def resource_type(self, request, slug):
+        resource_type = get_object_or_404(ResourceType, slug=slug)
+        items = LibraryItemPage.objects.listing().filter(resource_type=resource_type)
+        return self.render_listing(
+            request, items, resource_type.plural, resource_type=resource_type
+        )
+
+    @path("feed/<str:kind>/")
+    @path("<str:facet>/<slug:slug>/feed/<str:kind>/")
+    def feed(self, request, kind, facet=None, slug=None):
+        from library.feeds import library_feed
+
+        if kind not in {"rss", "atom"} or facet not in {None, "publishers", "types", "themes"}:
+            raise Http404
+        return library_feed(request, self, kind, facet, slug)
+
+
+class LibraryItemPage(Page):
+    """One library resource: a report, briefing, tool, guide or piece of media."""
+
+    summary = models.TextField(max_length=600, help_text="Plain text, shown on cards and feeds.")
+    body = StreamField(BodyBlock(), blank=True)
+    resource_type = models.ForeignKey(ResourceType, on_delete=models.PROTECT, related_name="items")
+    themes = ParentalManyToManyField(ThemePage, related_name="items", blank=False)
+    publication_date = models.DateField()
+    language = models.CharField(max_length=8, choices=LANGUAGES, default="en")
+    external_url = models.URLField(
+        blank=True, help_text="For items hosted elsewhere: where to read or download them."
+    )
+
+    objects = PageManager.from_queryset(LibraryItemQuerySet)()
+
+    api_fields = [
+        APIField("summary"),
+        APIField("publication_date"),
+        APIField("language"),
+        APIField("external_url"),
+        APIField("resource_type", serializer=serializers.CharField(source="resource_type.name")),
+        APIField("publishers", serializer=serializers.ListField(source="publisher_names")),
+        APIField("themes", serializer=serializers.ListField(source="theme_titles")),
+    ]
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        MultiFieldPanel(
+            [
+                InlinePanel("publisher_links", label="Publisher", min_num=1),
+                FieldPanel("resource_type"),
+                FieldPanel("themes", widget=forms.CheckboxSelectMultiple),
+                FieldRowPanel([FieldPanel("publication_date"), FieldPanel("language")]),
+                FieldPanel("external_url"),
+            ],
+            heading="Catalogue details",
+        ),
+        FieldPanel("body"),
+        InlinePanel("attachments", label="Attached document"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("body"),
+        index.FilterField("resource_type"),
+        index.FilterField("publication_date"),
+        index.RelatedFields("resource_type", [index.SearchField("name")]),
+    ]
+    parent_page_types = ["library.LibraryIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        indexes = [models.Index(fields=["publication_date"])]
+
+    @cached_property
+    def publishers(self):
+        return [link.publisher for link in self.publisher_links.all()]
+
+    @property
+    def publisher_names(self):
+        return [publisher.name for publisher in self.publishers]
+
+    @property
+    def theme_titles(self):
+        return list(self.themes.live().public().values_list("title", flat=True))
+
+    def related_items(self, limit=4):
+        """Other items sharing a theme or a publisher, newest first."""
+        publisher_ids = [p.pk for p in self.publishers]
+        return list(
+            LibraryItemPage.objects.listing()
+            .exclude(pk=self.pk)
+            .filter(
+                models.Q(themes__in=self.themes.all())
+                | models.Q(publisher_links__publisher__in=publisher_ids)
+            )
+            .distinct()[:limit]
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["attachments"] = self.attachments.select_related("document")
+        context["item_themes"] = self.themes.live().public()
+        context["related_items"] = self.related_items()
+        context["library_index"] = self.get_parent().specific
+        return context
+
+
+class LibraryItemPublisher(Orderable):
+    page = ParentalKey(LibraryItemPage, on_delete=models.CASCADE, related_name="publisher_links")
+    publisher = models.ForeignKey(Publisher, on_delete=models.PROTECT, related_name="item_links")
+
+    panels = [FieldPanel("publisher")]
+
+    class Meta(Orderable.Meta):
+        unique_together = [("page", "publisher")]
+
+
+class LibraryItemDocument(Orderable):
+    page = ParentalKey(LibraryItemPage, on_delete=models.CASCADE, related_name="attachments")
+    document = models.ForeignKey(
+        "wagtaildocs.Document", on_delete=models.PROTECT, related_name="library_attachments"
+    )
+    label = models.CharField(max_length=200, blank=True, help_text="Defaults to the title.")
+
+    panels = [FieldPanel("document"), FieldPanel("label")]
+
+    @property
+    def display_label(self):
+        return self.label or self.document.title

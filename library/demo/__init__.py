@@ -1,18 +1,35 @@
-"""Demo content: the site as the seed Technology theme page describes it.
+"""Demo content: the site as the seed Technology theme page describes it, plus two more themes.
 
 The content lives in content.json beside this module, so a fresh checkout needs nothing else to
-show a realistic site. `load()` is idempotent: it creates what is missing and updates only what
-differs, so a second run changes nothing.
+show a realistic site. `load()` is idempotent: it creates what is missing and publishes a page only
+when something about it differs, so a second run changes nothing.
 """
 
+import datetime
 import json
 from pathlib import Path
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.html import escape
+from django.utils.text import slugify
+from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 
-from library.models import HomePage
+from library.demo.pdf import text_pdf
+from library.models import (
+    HomePage,
+    LibraryIndexPage,
+    LibraryItemDocument,
+    LibraryItemPage,
+    LibraryItemPublisher,
+    Publisher,
+    ResourceType,
+    ThemeIndexPage,
+    ThemeInitiative,
+    ThemeKeyItem,
+    ThemePage,
+)
 
 CONTENT_FILE = Path(__file__).with_name("content.json")
 
@@ -32,17 +49,170 @@ def load():
     changes = []
     home = _home_page(content, changes)
     _site(content["site"], home, changes)
+    publishers = {
+        name: _upsert(Publisher, {"name": name}, {"slug": slugify(name)}, changes)
+        for name in content["publishers"]
+    }
+    types = {
+        kind["name"]: _upsert(
+            ResourceType,
+            {"name": kind["name"]},
+            {
+                "plural": kind["plural"],
+                "slug": slugify(kind["name"]),
+                "description": kind.get("description", ""),
+                "sort_order": position,
+            },
+            changes,
+        )
+        for position, kind in enumerate(content["resource_types"])
+    }
+    theme_index = _child_page(
+        home, ThemeIndexPage, "themes", {"title": content["site"]["themes_title"]}, {}, changes
+    )
+    library_index = _child_page(
+        home,
+        LibraryIndexPage,
+        "library",
+        {
+            "title": content["site"]["library_title"],
+            "introduction": f"<p>{escape(content['site']['library_introduction'])}</p>",
+        },
+        {},
+        changes,
+    )
+    themes = {
+        theme["slug"]: _child_page(
+            theme_index,
+            ThemePage,
+            theme["slug"],
+            {
+                "title": theme["title"],
+                "introduction": paragraphs_html(theme["introduction"]),
+                "search_description": theme.get("description", ""),
+                "initiatives_heading": theme.get("initiatives_heading", ""),
+            },
+            {"initiatives": [(ThemeInitiative, i) for i in theme["initiatives"]]},
+            changes,
+        )
+        for theme in content["themes"]
+    }
+    items = {}
+    for item in content["items"]:
+        items[item["title"]] = _child_page(
+            library_index,
+            LibraryItemPage,
+            slugify(item["title"])[:80],
+            {
+                "title": item["title"],
+                "summary": item["summary"],
+                "resource_type_id": types[item["type"]].pk,
+                "publication_date": datetime.date.fromisoformat(item["date"]),
+                "language": item["language"],
+            },
+            {
+                "publisher_links": [
+                    (LibraryItemPublisher, {"publisher_id": publishers[name].pk})
+                    for name in item["publishers"]
+                ],
+                "attachments": _attachments(item["title"], content["documents"], changes),
+            },
+            changes,
+            themes=[themes[slug] for slug in item["themes"]],
+        )
+    for theme in content["themes"]:
+        _child_relations_publish(
+            themes[theme["slug"]],
+            {
+                "key_item_links": [
+                    (ThemeKeyItem, {"item_id": items[title].pk}) for title in theme["key_items"]
+                ]
+            },
+            changes,
+        )
     return changes
 
 
-def _publish_if_changed(page, fields, changes):
+def _upsert(model, lookup, fields, changes):
+    instance, created = model.objects.get_or_create(**lookup, defaults=fields)
+    differing = {name: value for name, value in fields.items() if getattr(instance, name) != value}
+    if differing:
+        for name, value in differing.items():
+            setattr(instance, name, value)
+        instance.save()
+    if created or differing:
+        changes.append(
+            f"{'created' if created else 'updated'} {model._meta.verbose_name} {instance}"
+        )
+    return instance
+
+
+def _attachments(title, documents, changes):
+    if title not in documents:
+        return []
+    document_model = get_document_model()
+    document = document_model.objects.filter(title=f"{title} (PDF)").first()
+    if document is None:
+        document = document_model(title=f"{title} (PDF)")
+        document.file.save(
+            f"{slugify(title)[:60]}.pdf", ContentFile(text_pdf(title, documents[title])), save=False
+        )
+        document.save()
+        changes.append(f"created document {document.title!r}")
+    return [(LibraryItemDocument, {"document_id": document.pk, "label": "Download the report"})]
+
+
+def _relation_rows(page, relations):
+    """The current and wanted rows of each child relation, as comparable lists of dicts."""
+    current, wanted = {}, {}
+    for name, rows in relations.items():
+        keys = sorted({key for _, values in rows for key in values})
+        current[name] = [
+            {key: getattr(child, key) for key in keys} for child in getattr(page, name).all()
+        ]
+        wanted[name] = [values for _, values in rows]
+    return current, wanted
+
+
+def _apply_relations(page, relations):
+    for name, rows in relations.items():
+        getattr(page, name).set([model(**values) for model, values in rows])
+
+
+def _child_page(parent, model, slug, fields, relations, changes, themes=None):
+    page = model.objects.child_of(parent).filter(slug=slug).first()
+    created = page is None
+    if created:
+        page = model(slug=slug, **fields)
+        _apply_relations(page, relations)
+        if themes is not None:
+            page.themes.set(themes)
+        parent.add_child(instance=page)
+        page.save_revision().publish()
+        changes.append(f"created {model._meta.verbose_name} {page.title!r}")
+        return page
     differing = {name: value for name, value in fields.items() if getattr(page, name) != value}
-    if not differing and page.live and not page.has_unpublished_changes:
-        return
-    for name, value in differing.items():
-        setattr(page, name, value)
-    page.save_revision().publish()
-    changes.append(f"published {page.title!r}")
+    current, wanted = _relation_rows(page, relations)
+    themes_differ = themes is not None and {t.pk for t in page.themes.all()} != {
+        t.pk for t in themes
+    }
+    if differing or current != wanted or themes_differ or not page.live:
+        for name, value in differing.items():
+            setattr(page, name, value)
+        _apply_relations(page, relations)
+        if themes is not None:
+            page.themes.set(themes)
+        page.save_revision().publish()
+        changes.append(f"updated {model._meta.verbose_name} {page.title!r}")
+    return page
+
+
+def _child_relations_publish(page, relations, changes):
+    current, wanted = _relation_rows(page, relations)
+    if current != wanted:
+        _apply_relations(page, relations)
+        page.save_revision().publish()
+        changes.append(f"updated {page._meta.verbose_name} {page.title!r}")
 
 
 def _home_page(content, changes):
@@ -56,13 +226,7 @@ def _home_page(content, changes):
     for placeholder in Page.objects.filter(depth=2, content_type__model="page"):
         changes.append(f"removed placeholder page {placeholder.title!r}")
         placeholder.delete()
-    home = HomePage.objects.first()
-    if home is None:
-        root = Page.get_first_root_node()
-        home = root.add_child(instance=HomePage(slug="home", **fields))
-        changes.append("created the home page")
-    _publish_if_changed(home, fields, changes)
-    return home
+    return _child_page(Page.get_first_root_node(), HomePage, "home", fields, {}, changes)
 
 
 def _site(site_content, home, changes):
