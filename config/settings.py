@@ -133,7 +133,7 @@ else:
 
 # The public search service (search/): which engine, and where. Wagtail's own backend below keeps
 # serving the admin's page and document search.
-SEARCH = env.search("SEARCH_URL")
+SEARCH = {**env.search("SEARCH_URL"), "INDEX": env.text("SEARCH_INDEX", "portal-library")}
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 TASK_BACKEND = env.text("TASK_BACKEND", "immediate")

@@ -7,6 +7,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from config.views import healthz
 from library.api import api_router
+from search import views as search_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", api_router.urls),
+    path("api/search/", search_views.search_api, name="search-api"),
+    path("api/search/autocomplete/", search_views.autocomplete_api, name="search-autocomplete"),
     path("sitemap.xml", sitemap, name="sitemap"),
 ]
 

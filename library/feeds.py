@@ -48,7 +48,24 @@ class LibraryFeed(Feed):
         return f"The newest items in the {self.title()}."
 
     def items(self):
+        if self.request.GET:
+            return self._searched_items()
         return LibraryItemPage.objects.listing().filter(**self.filters)[:FEED_LENGTH]
+
+    def _searched_items(self):
+        """A feed of a search page: the same query and filters, newest first."""
+        from search import service
+        from search.query import SearchRequest
+
+        params = self.request.GET.copy()
+        params.setlist("sort", ["newest"])
+        params.setlist("page", ["1"])
+        search_request = SearchRequest.from_params(params)
+        search_request.page_size = FEED_LENGTH
+        results = service.run_search(search_request, self.request.user)
+        ids = [hit.object_id for hit in results.hits if hit.kind == "item"]
+        items = LibraryItemPage.objects.listing().filter(**self.filters).in_bulk(ids)
+        return [items[pk] for pk in ids if pk in items]
 
     def item_title(self, item):
         return item.title

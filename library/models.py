@@ -246,11 +246,27 @@ class LibraryIndexPage(RoutablePageMixin, Page):
         return self.render(
             request,
             context_overrides={"items": self.paginate(request, items), "heading": heading, **extra},
+            template="library/item_listing.html",
         )
 
     @path("")
-    def all_items(self, request):
-        return self.render_listing(request, LibraryItemPage.objects.listing(), self.title)
+    def search(self, request):
+        """The library's front door: full-text search with facets over every item."""
+        from search import service
+        from search.pages import page_context
+        from search.query import SearchRequest
+
+        results = service.run_search(SearchRequest.from_params(request.GET), request.user)
+        item_ids = [hit.object_id for hit in results.hits if hit.kind == "item"]
+        items = LibraryItemPage.objects.listing().in_bulk(item_ids)
+        for hit in results.hits:
+            hit.item = items.get(hit.object_id) if hit.kind == "item" else None
+        template = (
+            "library/includes/search_results.html"
+            if request.headers.get("X-Requested-With") == "search"
+            else "library/library_index_page.html"
+        )
+        return self.render(request, context_overrides=page_context(results), template=template)
 
     @path("publishers/")
     def publishers(self, request):
@@ -356,7 +372,11 @@ class LibraryItemPage(Page):
 
     @property
     def theme_titles(self):
-        return list(self.themes.live().public().values_list("title", flat=True))
+        # The API's queryset prefetches the live, public themes (library/api.py).
+        themes = getattr(self, "public_themes", None)
+        if themes is None:
+            themes = self.themes.live().public().order_by("path")
+        return [theme.title for theme in themes]
 
     def related_items(self, limit=4):
         """Other items sharing a theme or a publisher, newest first."""

@@ -31,3 +31,20 @@ def can_view_document(user, document):
     """Editors see every document; everyone else only documents that published pages use, so a
     file uploaded for a draft stays unreachable until the draft goes live."""
     return can_manage_documents(user) or document_is_published(document)
+
+
+MEMBERS_GROUP = "Members"
+
+
+def is_member(user):
+    """An approved, active member of the portal."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.groups.filter(name=MEMBERS_GROUP).exists()
+    )
+
+
+def search_visibilities(user):
+    """Which index entries a user's searches may return: members also see forum content."""
+    return ["public", "members"] if is_member(user) else ["public"]

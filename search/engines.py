@@ -1,7 +1,7 @@
 """Which search engine serves public search, and whether it is reachable.
 
 settings.SEARCH names the engine ("database", "opensearch" or "elasticsearch") and its URL; this
-module is the one place that turns that into a client.
+module is the one place that turns that into an engine object.
 """
 
 from functools import cache
@@ -17,6 +17,10 @@ class EngineUnavailable(Exception):
 
 def engine_name():
     return settings.SEARCH["ENGINE"]
+
+
+def index_alias():
+    return settings.SEARCH.get("INDEX", "portal-library")
 
 
 @cache
@@ -35,6 +39,26 @@ def _client(engine, url):
 def client():
     """The engine's client (opensearch-py or elasticsearch-py); not for the database engine."""
     return _client(settings.SEARCH["ENGINE"], settings.SEARCH["URL"])
+
+
+def database_engine():
+    from search.backends.database import DatabaseEngine
+
+    return DatabaseEngine()
+
+
+def remote_engine():
+    """The configured OpenSearch/Elasticsearch engine, or None on the database profile."""
+    if engine_name() == "database":
+        return None
+    from search.backends.remote import RemoteEngine
+
+    return RemoteEngine(engine_name(), client(), index_alias())
+
+
+def search_engine():
+    """The engine that answers public searches."""
+    return remote_engine() or database_engine()
 
 
 def engine_status():

@@ -1,0 +1,908 @@
+"""The database engine: full-text search inside the site's own database, no extra service.
+
+IndexEntry (search.models) already is the index: one flattened row per searchable object. Migration
+0002 adds the full-text machinery beside it, which the model knows nothing about and this module
+reaches with raw SQL:
+
+- SQLite: an FTS5 external-content table over the entry table (porter stemming, diacritics
+  folded), an unstemmed titles-only FTS5 table with a prefix index for autocomplete, triggers that
+  keep both in step with every INSERT, UPDATE and DELETE, and a covering index holding the facet
+  fields, so facet counting never reads the large body and attachment texts stored before them.
+- PostgreSQL: a stored generated tsvector column (title A, summary and publisher names B, body C,
+  attachments D) with a GIN index, and a GIN index over the titles' unstemmed words.
+
+A search is one query for every matching row's id, rank and facet fields; filtering, disjunctive
+facet counts, sorting and paging then happen in Python over those rows, and a second query fetches
+titles, URLs and highlighted snippets for the page's hits only.
+"""
+
+# Every SQL string here is built from this module's constants and "%s" placeholders only; values
+# from users always travel as query parameters.
+# ruff: noqa: S608
+
+import difflib
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connection
+from django.db.models import Count, Max
+from django.utils.html import escape
+
+from search.backends.base import SearchEngine
+from search.models import IndexEntry
+from search.query import FACETS, FacetValue, Hit, SearchResults, words_of
+
+TABLE = "site_search_indexentry"
+FTS_TABLE = f"{TABLE}_fts"  # SQLite: stemmed, every text field
+TITLES_TABLE = f"{TABLE}_titles"  # SQLite: unstemmed titles, for autocomplete prefixes
+FACET_INDEX = f"{TABLE}_facets"  # SQLite: covering index of the facet fields
+TRIGGERS = {
+    "insert": f"{TABLE}_fts_insert",
+    "update": f"{TABLE}_fts_update",
+    "delete": f"{TABLE}_fts_delete",
+}
+PG_VECTOR = "search_vector"
+PG_VECTOR_INDEX = f"{TABLE}_search_vector"
+PG_TITLE_INDEX = f"{TABLE}_title_words"
+
+FTS_COLUMNS = ("title", "summary", "body", "attachments", "publisher_names")
+SNIPPET_COLUMNS = ("summary", "body", "attachments")  # tried for a snippet, in this order
+# Relevance weights, highest first: title, summary, body, attachments (publisher names beside
+# the summary). bm25() takes one weight per FTS column; ts_rank_cd takes {D, C, B, A}.
+BM25 = f"bm25({FTS_TABLE}, 10.0, 5.0, 2.0, 1.0, 4.0)"
+PG_WEIGHTS = "'{0.1,0.2,0.5,1.0}'::float4[]"
+
+MARK_START, MARK_END = "\ue000", "\ue001"  # private-use: cannot be confused with escaped text
+_MARKS = re.compile(f"([{MARK_START}{MARK_END}])")
+# ts_headline drops anything that looks like an HTML tag or entity, so PostgreSQL gets the
+# text with <, > and & swapped for private-use stand-ins, swapped back before escaping.
+PG_HIDDEN = ("<>&", "\ue002\ue003\ue004")
+PG_HEADLINE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=1, MaxWords=30, MinWords=12"
+)
+SNIPPET_TOKENS = 30
+FALLBACK_SNIPPET_CHARS = 240
+
+SUGGEST_MIN_LENGTH = 4
+SUGGEST_CUTOFF = 0.75
+RELATED_TERMS = 12
+RELATED_CANDIDATES = 200
+AUTOCOMPLETE_PUBLISHERS = 3
+
+# PostgreSQL's English stop words (tsearch_data/english.stop): SQLite drops them from the query
+# too, so "guidance for the police" asks the same of both databases.
+_SEARCH_STOP_WORDS = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+    her hers herself it its itself they them their theirs themselves what which who whom this that
+    these those am is are was were be been being have has had having do does did doing a an the
+    and but if or because as until while of at by for with about against between into through
+    during before after above below to from up down in out on off over under again further then
+    once here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very s t can will just don should now
+"""
+SEARCH_STOP_WORDS = frozenset(_SEARCH_STOP_WORDS.split())
+# Words too common in this library to say what an entry is about, for choosing related() terms.
+_LIBRARY_WORDS = """
+    also may might must shall would could upon via within without new use used using one two three
+    many much make makes made guide report paper overview introduction toolkit
+"""
+RELATED_STOP_WORDS = SEARCH_STOP_WORDS | frozenset(_LIBRARY_WORDS.split())
+
+
+def _quote_fts(words):
+    """An FTS5 string: the words as one phrase, double quotes doubled."""
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def _indexable(words):
+    """Whether FTS5's unicode61 tokenizer finds any token in these words ("_" alone it does not)."""
+    return any(char.isalnum() for word in words for char in word)
+
+
+def _searchable(words):
+    """Whether an alternative can take part in an FTS5 query: it has a token, and is not a lone
+    stop word (phrases keep theirs: "abuse of children" stays exact)."""
+    return _indexable(words) and not (len(words) == 1 and words[0] in SEARCH_STOP_WORDS)
+
+
+def render_fts5(clauses):
+    """(positive, negative) FTS5 expressions for the clauses; either may be "".
+
+    Each clause is any of its alternatives, each alternative a quoted word or phrase; positive
+    clauses are ANDed, negated ones ORed together to be subtracted with NOT. Lone stop words are
+    left out, as PostgreSQL does.
+    """
+    positive, negative = [], []
+    for clause in clauses:
+        alternatives = [_quote_fts(words) for words in clause.alternatives if _searchable(words)]
+        if not alternatives:
+            continue
+        rendered = "(" + " OR ".join(dict.fromkeys(alternatives)) + ")"
+        (negative if clause.negated else positive).append(rendered)
+    return " AND ".join(positive), " OR ".join(negative)
+
+
+def render_tsquery(clauses):
+    """(sql, params, has_positive) building the clauses' tsquery in PostgreSQL.
+
+    Each alternative goes through phraseto_tsquery (stemmed, stop words dropped, phrases kept in
+    order) and the pieces are combined with the tsquery operators || && !!, which drop empty
+    operands: a clause made only of stop words simply disappears instead of breaking the query.
+    """
+    parts, params, has_positive = [], [], False
+    for clause in clauses:
+        alternatives = list(dict.fromkeys(" ".join(words) for words in clause.alternatives))
+        if not alternatives:
+            continue
+        sql = " || ".join(["phraseto_tsquery('english'::regconfig, %s)"] * len(alternatives))
+        params.extend(alternatives)
+        if clause.negated:
+            parts.append(f"(!!({sql}))")
+        else:
+            parts.append(f"({sql})")
+            has_positive = True
+    return " && ".join(parts), params, has_positive
+
+
+def highlight(text):
+    """Escape text for HTML, turning the match markers into <mark> elements (always balanced)."""
+    output, open_mark = [], False
+    for part in _MARKS.split(" ".join(text.split())):
+        if part == MARK_START:
+            if not open_mark:
+                output.append("<mark>")
+                open_mark = True
+        elif part == MARK_END:
+            if open_mark:
+                output.append("</mark>")
+                open_mark = False
+        elif part:
+            output.append(escape(part))
+    if open_mark:
+        output.append("</mark>")
+    return "".join(output)
+
+
+def _plain_snippet(text):
+    text = " ".join(text.replace(MARK_START, "").replace(MARK_END, "").split())
+    if len(text) > FALLBACK_SNIPPET_CHARS:
+        text = text[:FALLBACK_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+    return escape(text)
+
+
+def _best_snippet(candidates, fallback):
+    """The candidate with the most highlighted matches (earlier wins a tie), else the start of
+    the fallback text; returned as safe HTML."""
+    candidates = [c for c in candidates if c and MARK_START in c]
+    if candidates:
+        return highlight(max(candidates, key=lambda c: c.count(MARK_START)))
+    return _plain_snippet(fallback or "")
+
+
+def _iso(value):
+    if not value:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _placeholders(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def _like_escape(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class _Row:
+    """One matching entry as the first query returns it."""
+
+    id: int
+    rank: float
+    publishers: tuple
+    type: str
+    themes: tuple
+    year: int | None
+    language: str
+    date: str
+
+
+def _rows(raw):
+    return [
+        _Row(
+            id=row[0],
+            rank=float(row[1] or 0.0),
+            publishers=tuple(dict.fromkeys((row[2] or "").split())),
+            type=row[3] or "",
+            themes=tuple(dict.fromkeys((row[4] or "").split())),
+            year=row[5],
+            language=row[6] or "",
+            date=_iso(row[7]),
+        )
+        for row in raw
+    ]
+
+
+def _facet_values(row, facet):
+    if facet == "publisher":
+        return row.publishers
+    if facet == "theme":
+        return row.themes
+    if facet == "year":
+        return (str(row.year),) if row.year else ()
+    value = row.type if facet == "type" else row.language
+    return (value,) if value else ()
+
+
+def _filter_test(facet, wanted):
+    """A predicate on _Row for one active filter (values within a facet are ORed)."""
+    if facet == "year":
+        low, high = wanted
+        return lambda row: (
+            row.year is not None
+            and (low is None or row.year >= low)
+            and (high is None or row.year <= high)
+        )
+    wanted = frozenset(wanted)
+    if facet in ("publisher", "theme"):
+        return lambda row: not wanted.isdisjoint(_facet_values(row, facet))
+    return lambda row: (row.type if facet == "type" else row.language) in wanted
+
+
+def _year_selected(request, year):
+    low, high = request.year_from, request.year_to
+    if not low and not high:
+        return False
+    return (low is None or year >= low) and (high is None or year <= high)
+
+
+def filter_and_count(request, rows):
+    """(rows passing every active filter, {facet: Counter}) with each facet counted over the
+    rows passing every filter but its own."""
+    tests = [(facet, _filter_test(facet, wanted)) for facet, wanted in request.filters().items()]
+    counts = {facet: Counter() for facet in FACETS}
+    matched = []
+    for row in rows:
+        failed = [facet for facet, test in tests if not test(row)]
+        if not failed:
+            matched.append(row)
+            for facet in FACETS:
+                counts[facet].update(_facet_values(row, facet))
+        elif len(failed) == 1:
+            counts[failed[0]].update(_facet_values(row, failed[0]))
+    return matched, counts
+
+
+def facet_lists(request, counts):
+    facets = {}
+    for facet in FACETS:
+        if facet == "year":
+            values = [
+                FacetValue(value, "", count, _year_selected(request, int(value)))
+                for value, count in counts[facet].items()
+            ]
+            values.sort(key=lambda v: v.value, reverse=True)
+        else:
+            selected = set(getattr(request, facet))
+            values = [
+                FacetValue(value, "", count, value in selected)
+                for value, count in counts[facet].items()
+            ]
+            # A selected value that no longer matches anything stays listed, so it can be
+            # unselected.
+            values += [FacetValue(v, "", 0, True) for v in sorted(selected - set(counts[facet]))]
+            values.sort(key=lambda v: (-v.count, v.value))
+        facets[facet] = values
+    return facets
+
+
+def sort_rows(rows, sort):
+    """Sort in place: relevance = rank, then newest; newest/oldest = date then id. Entries
+    without a date come last either way."""
+    if sort == "oldest":
+        rows.sort(key=lambda row: (not row.date, row.date, row.id))
+        return rows
+    rows.sort(key=lambda row: row.id, reverse=True)
+    rows.sort(key=lambda row: row.date, reverse=True)  # "" (no date) sorts last
+    if sort != "newest":
+        rows.sort(key=lambda row: row.rank, reverse=True)
+    return rows
+
+
+class _Vocabulary:
+    """Words of the public entries' titles and summaries, with their document frequencies."""
+
+    def __init__(self, texts):
+        self.frequency = Counter()
+        self.documents = 0
+        for text in texts:
+            self.documents += 1
+            self.frequency.update({w for w in words_of(text) if len(w) >= 3 and not w.isdigit()})
+        self.by_length = {}
+        for word in self.frequency:
+            self.by_length.setdefault(len(word), []).append(word)
+
+    def __contains__(self, word):
+        return word in self.frequency
+
+    def closest(self, word):
+        """The most likely intended word, or None. A ratio of 0.75 needs the lengths within 60%
+        of each other, so only those words are compared."""
+        low, high = int(len(word) * 0.6), int(len(word) / 0.6) + 1
+        candidates = [w for n in range(low, high + 1) for w in self.by_length.get(n, ())]
+        matches = difflib.get_close_matches(word, candidates, n=5, cutoff=SUGGEST_CUTOFF)
+        if not matches:
+            return None
+
+        def score(candidate):
+            ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+            return (round(ratio, 3), self.frequency[candidate])
+
+        return max(matches, key=score)
+
+
+_vocabulary_cache = {}
+_vocabulary_lock = threading.Lock()
+
+
+def vocabulary():
+    """The cached vocabulary, rebuilt when the index changed (entry count or latest update)."""
+    stamp = IndexEntry.objects.aggregate(n=Count("id"), last=Max("updated_at"))
+    key = (connection.alias, str(connection.settings_dict.get("NAME")))
+    stamp = (stamp["n"], stamp["last"])
+    cached = _vocabulary_cache.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    with _vocabulary_lock:
+        texts = (
+            f"{title} {summary}"
+            for title, summary in IndexEntry.objects.filter(visibility="public")
+            .values_list("title", "summary")
+            .iterator(chunk_size=2000)
+        )
+        built = _Vocabulary(texts)
+        _vocabulary_cache[key] = (stamp, built)
+    return built
+
+
+# --- Schema: used by migration 0002, and by rebuild() to repair what a table remake dropped ---
+
+
+def _sqlite_install_statements():
+    columns = ", ".join(FTS_COLUMNS)
+    new_values = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old_values = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    insert_new = (
+        f"INSERT INTO {FTS_TABLE}(rowid, {columns}) VALUES (new.id, {new_values});"
+        f" INSERT INTO {TITLES_TABLE}(rowid, title) VALUES (new.id, new.title);"
+    )
+    delete_old = (
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {columns})"
+        f" VALUES ('delete', old.id, {old_values});"
+        f" INSERT INTO {TITLES_TABLE}({TITLES_TABLE}, rowid, title)"
+        f" VALUES ('delete', old.id, old.title);"
+    )
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({columns},"
+        f" content='{TABLE}', content_rowid='id',"
+        " tokenize='porter unicode61 remove_diacritics 2')",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {TITLES_TABLE} USING fts5(title,"
+        f" content='{TABLE}', content_rowid='id',"
+        " tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS['insert']} AFTER INSERT ON {TABLE}"
+        f" BEGIN {insert_new} END",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS['delete']} AFTER DELETE ON {TABLE}"
+        f" BEGIN {delete_old} END",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS['update']}"
+        f" AFTER UPDATE OF id, {columns} ON {TABLE} BEGIN {delete_old} {insert_new} END",
+        f"CREATE INDEX IF NOT EXISTS {FACET_INDEX} ON {TABLE}"
+        " (visibility, date, year, type, language, publishers, themes)",
+    ]
+
+
+def _sqlite_rebuild(cursor):
+    for table in (FTS_TABLE, TITLES_TABLE):
+        cursor.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+
+
+def _check_fts5(cursor):
+    try:
+        cursor.execute("CREATE VIRTUAL TABLE temp.site_search_fts5_probe USING fts5(x)")
+        cursor.execute("DROP TABLE temp.site_search_fts5_probe")
+    except DatabaseError as error:
+        raise RuntimeError(
+            f"This SQLite library lacks FTS5, which the database search engine needs ({error}). "
+            "Use a Python whose sqlite3 module is built with FTS5, or PostgreSQL."
+        ) from error
+
+
+PG_INSTALL = [
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {PG_VECTOR} tsvector GENERATED ALWAYS AS ("
+    " setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(summary, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(publisher_names, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'C')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(attachments, '')), 'D')"
+    ") STORED",
+    f"CREATE INDEX IF NOT EXISTS {PG_VECTOR_INDEX} ON {TABLE} USING GIN ({PG_VECTOR})",
+    f"CREATE INDEX IF NOT EXISTS {PG_TITLE_INDEX} ON {TABLE}"
+    " USING GIN (to_tsvector('simple'::regconfig, title))",
+]
+PG_UNINSTALL = [
+    f"DROP INDEX IF EXISTS {PG_TITLE_INDEX}",
+    f"DROP INDEX IF EXISTS {PG_VECTOR_INDEX}",
+    f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {PG_VECTOR}",
+]
+
+
+def install_fulltext(db_connection):
+    """Create the full-text objects for this connection's database (idempotent)."""
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "sqlite":
+            _check_fts5(cursor)
+            for statement in _sqlite_install_statements():
+                cursor.execute(statement)
+            _sqlite_rebuild(cursor)
+        elif db_connection.vendor == "postgresql":
+            for statement in PG_INSTALL:
+                cursor.execute(statement)
+        else:
+            raise RuntimeError(
+                f"the database search engine does not support {db_connection.vendor}"
+            )
+
+
+def remove_fulltext(db_connection):
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "sqlite":
+            for name in TRIGGERS.values():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP INDEX IF EXISTS {FACET_INDEX}")
+            cursor.execute(f"DROP TABLE IF EXISTS {TITLES_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+        elif db_connection.vendor == "postgresql":
+            for statement in PG_UNINSTALL:
+                cursor.execute(statement)
+
+
+def fulltext_missing(db_connection):
+    """Names of full-text objects that should exist but do not (a table remake by a later
+    SQLite migration drops triggers and indexes)."""
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master")
+            present = {name for (name,) in cursor.fetchall()}
+            wanted = [FTS_TABLE, TITLES_TABLE, FACET_INDEX, *TRIGGERS.values()]
+        else:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND tablename = %s"
+                " UNION ALL SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = %s"
+                " AND column_name = %s",
+                [TABLE, TABLE, PG_VECTOR],
+            )
+            present = {name for (name,) in cursor.fetchall()}
+            wanted = [PG_VECTOR, PG_VECTOR_INDEX, PG_TITLE_INDEX]
+    return [name for name in wanted if name not in present]
+
+
+# --- Vendor-specific queries ------------------------------------------------------------------
+
+
+class _SQLite:
+    """FTS5 queries. Facet fields are read through the covering index FACET_INDEX: the join
+    condition `m.id = +e.id` stops SQLite from fetching each row by rowid, which would walk the
+    overflow pages of the body and attachments stored before those fields."""
+
+    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, e.date"
+
+    def match_rows(self, cursor, clauses, visibilities):
+        visible = f"e.visibility IN ({_placeholders(visibilities)})"
+        if not clauses:
+            cursor.execute(
+                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
+                visibilities,
+            )
+            return cursor.fetchall()
+        positive, negative = render_fts5(clauses)
+        if positive:
+            expression = f"({positive}) NOT ({negative})" if negative else positive
+            cursor.execute(
+                f"WITH m(id, rank) AS (SELECT rowid, -{BM25} FROM {FTS_TABLE}"
+                f" WHERE {FTS_TABLE} MATCH %s)"
+                f" SELECT e.id, m.rank, {self.FACET_COLUMNS} FROM {TABLE} e"
+                f" JOIN m ON m.id = +e.id WHERE {visible}",
+                [expression, *visibilities],
+            )
+            return cursor.fetchall()
+        if negative:
+            cursor.execute(
+                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}"
+                f" AND e.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+                [*visibilities, negative],
+            )
+            return cursor.fetchall()
+        return []  # only terms that index nothing ("_"): nothing can match them
+
+    def snippets(self, cursor, clauses, ids):
+        """{id: [snippet of each SNIPPET_COLUMNS column, markers around matches]}."""
+        positive, negative = render_fts5(clauses)
+        if not positive:
+            return {}
+        expression = f"({positive}) NOT ({negative})" if negative else positive
+        columns = ", ".join(
+            f"snippet({FTS_TABLE}, {FTS_COLUMNS.index(c)}, %s, %s, '…', {SNIPPET_TOKENS})"
+            for c in SNIPPET_COLUMNS
+        )
+        marks = [MARK_START, MARK_END] * len(SNIPPET_COLUMNS)
+        found = {}
+        for entry_id in ids:  # a rowid lookup each: FTS5 seeks straight to the row
+            cursor.execute(
+                f"SELECT {columns} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = %s",
+                [*marks, expression, entry_id],
+            )
+            row = cursor.fetchone()
+            if row:
+                found[entry_id] = list(row)
+        return found
+
+    def autocomplete_rows(self, cursor, words, text, visibilities, limit):
+        expression = " AND ".join(
+            [*(_quote_fts((w,)) for w in words[:-1]), _quote_fts((words[-1],)) + "*"]
+        )
+        # Pick the ids first (title and visibility are stored before the long texts), then read
+        # the URLs of the few chosen.
+        cursor.execute(
+            f"SELECT e.id FROM {TITLES_TABLE} t JOIN {TABLE} e ON e.id = t.rowid"
+            f" WHERE {TITLES_TABLE} MATCH %s AND e.visibility IN ({_placeholders(visibilities)})"
+            " ORDER BY CASE WHEN e.title LIKE %s ESCAPE '\\' THEN 0 ELSE 1 END,"
+            " length(e.title), e.title, e.id LIMIT %s",
+            [expression, *visibilities, _like_escape(text) + "%", limit],
+        )
+        ids = [entry_id for (entry_id,) in cursor.fetchall()]
+        if not ids:
+            return []
+        cursor.execute(
+            f"SELECT id, title, url, kind FROM {TABLE} WHERE id IN ({_placeholders(ids)})", ids
+        )
+        by_id = {row[0]: row[1:] for row in cursor.fetchall()}
+        return [by_id[entry_id] for entry_id in ids if entry_id in by_id]
+
+    def term_known(self, cursor, word):
+        cursor.execute(
+            f"SELECT 1 FROM {FTS_TABLE} f JOIN {TABLE} e ON e.id = f.rowid"
+            f" WHERE {FTS_TABLE} MATCH %s AND e.visibility = 'public' LIMIT 1",
+            [_quote_fts((word,))],
+        )
+        return cursor.fetchone() is not None
+
+    def ranked_by_terms(self, cursor, terms, exclude_id, visibilities):
+        """[(id, rank)] of visible entries matching any of the terms, best first."""
+        expression = " OR ".join(_quote_fts((t,)) for t in terms if _indexable((t,)))
+        if not expression:
+            return []
+        cursor.execute(
+            f"WITH m(id, rank) AS (SELECT rowid, -{BM25} FROM {FTS_TABLE}"
+            f" WHERE {FTS_TABLE} MATCH %s ORDER BY {BM25} LIMIT {RELATED_CANDIDATES * 2})"
+            f" SELECT e.id, m.rank FROM {TABLE} e JOIN m ON m.id = +e.id"
+            f" WHERE e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
+            f" ORDER BY m.rank DESC LIMIT {RELATED_CANDIDATES}",
+            [expression, *visibilities, exclude_id],
+        )
+        return cursor.fetchall()
+
+    def rebuild(self, cursor):
+        _sqlite_rebuild(cursor)
+
+
+class _Postgres:
+    """Queries over the generated tsvector column."""
+
+    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, e.date"
+
+    def match_rows(self, cursor, clauses, visibilities):
+        visible = f"e.visibility IN ({_placeholders(visibilities)})"
+        if not clauses:
+            cursor.execute(
+                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
+                visibilities,
+            )
+            return cursor.fetchall()
+        query, params, has_positive = render_tsquery(clauses)
+        if not query:
+            return []
+        rank = f"ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)" if has_positive else "0.0"
+        cursor.execute(
+            f"SELECT e.id, {rank}, {self.FACET_COLUMNS}"
+            f" FROM {TABLE} e, (SELECT {query} AS query) q"
+            f" WHERE {visible} AND e.{PG_VECTOR} @@ q.query",
+            [*params, *visibilities],
+        )
+        return cursor.fetchall()
+
+    def snippets(self, cursor, clauses, ids):
+        query, params, has_positive = render_tsquery(clauses)
+        if not has_positive:
+            return {}
+        found = {entry_id: [] for entry_id in ids}
+        pending = list(ids)
+        # Summary and body first; the (possibly very long) attachments only for the hits whose
+        # summary and body show no match.
+        for column in SNIPPET_COLUMNS:
+            if column == "attachments":
+                pending = [i for i in pending if not any(MARK_START in s for s in found[i])]
+            if not pending:
+                break
+            cursor.execute(
+                f"SELECT e.id, ts_headline('english'::regconfig, translate(e.{column}, %s, %s),"
+                f" q.query, %s) FROM {TABLE} e, (SELECT {query} AS query) q"
+                f" WHERE e.id IN ({_placeholders(pending)})",
+                [*PG_HIDDEN, PG_HEADLINE_OPTIONS, *params, *pending],
+            )
+            for entry_id, headline in cursor.fetchall():
+                for hidden, shown in zip(PG_HIDDEN[1], PG_HIDDEN[0], strict=True):
+                    headline = headline.replace(hidden, shown)
+                found[entry_id].append(headline)
+        return found
+
+    def autocomplete_rows(self, cursor, words, text, visibilities, limit):
+        query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
+        cursor.execute(
+            f"SELECT e.title, e.url, e.kind FROM {TABLE} e"
+            f" WHERE e.visibility IN ({_placeholders(visibilities)})"
+            " AND to_tsvector('simple'::regconfig, e.title)"
+            " @@ to_tsquery('simple'::regconfig, %s)"
+            " ORDER BY (e.title ILIKE %s) DESC, length(e.title), e.title, e.id LIMIT %s",
+            [*visibilities, query, _like_escape(text) + "%", limit],
+        )
+        return cursor.fetchall()
+
+    def term_known(self, cursor, word):
+        cursor.execute(
+            f"SELECT 1 FROM {TABLE} WHERE visibility = 'public'"
+            f" AND {PG_VECTOR} @@ plainto_tsquery('english'::regconfig, %s) LIMIT 1",
+            [word],
+        )
+        return cursor.fetchone() is not None
+
+    def ranked_by_terms(self, cursor, terms, exclude_id, visibilities):
+        query = " || ".join(["plainto_tsquery('english'::regconfig, %s)"] * len(terms))
+        cursor.execute(
+            f"SELECT e.id, ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query) AS rank"
+            f" FROM {TABLE} e, (SELECT {query} AS query) q"
+            f" WHERE e.{PG_VECTOR} @@ q.query"
+            f" AND e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
+            f" ORDER BY rank DESC, e.id LIMIT {RELATED_CANDIDATES}",
+            [*terms, *visibilities, exclude_id],
+        )
+        return cursor.fetchall()
+
+    def rebuild(self, cursor):
+        pass  # the generated column is always current
+
+
+def _dialect():
+    if connection.vendor == "sqlite":
+        return _SQLite()
+    if connection.vendor == "postgresql":
+        return _Postgres()
+    raise RuntimeError(f"the database search engine does not support {connection.vendor}")
+
+
+class DatabaseEngine(SearchEngine):
+    """Full-text search in the site's own database: SQLite FTS5 or PostgreSQL."""
+
+    name = "database"
+
+    def search(self, request, clauses, visibilities):
+        visibilities = list(visibilities)
+        if not visibilities:
+            facets = facet_lists(request, {facet: Counter() for facet in FACETS})
+            return SearchResults(request, 0, [], facets, engine=self.name)
+        dialect = _dialect()
+        with connection.cursor() as cursor:
+            rows = _rows(dialect.match_rows(cursor, clauses, visibilities))
+            matched, counts = filter_and_count(request, rows)
+            sort_rows(matched, request.sort)
+            page = matched[request.offset : request.offset + request.page_size]
+            hits = self._hits(cursor, dialect, clauses, page)
+        return SearchResults(
+            request=request,
+            total=len(matched),
+            hits=hits,
+            facets=facet_lists(request, counts),
+            engine=self.name,
+        )
+
+    @staticmethod
+    def _hits(cursor, dialect, clauses, page):
+        if not page:
+            return []
+        ids = [row.id for row in page]
+        cursor.execute(
+            "SELECT id, key, kind, object_id, title, url, summary, substr(body, 1, 400)"
+            f" FROM {TABLE} WHERE id IN ({_placeholders(ids)})",
+            ids,
+        )
+        details = {row[0]: row[1:] for row in cursor.fetchall()}
+        snippets = dialect.snippets(cursor, clauses, ids)
+        hits = []
+        for row in page:
+            if row.id not in details:  # deleted since the first query
+                continue
+            key, kind, object_id, title, url, summary, body_start = details[row.id]
+            hits.append(
+                Hit(
+                    key=key,
+                    kind=kind,
+                    object_id=object_id,
+                    title=title,
+                    url=url,
+                    snippet=_best_snippet(snippets.get(row.id, []), summary or body_start),
+                    publishers=list(row.publishers),
+                    type=row.type,
+                    date=row.date,
+                    score=row.rank,
+                )
+            )
+        return hits
+
+    def autocomplete(self, text, visibilities, limit=8):
+        text = " ".join(text.split())
+        words = [w for w in words_of(text) if _indexable((w,))]
+        visibilities = list(visibilities)
+        if not words or not visibilities or limit < 1:
+            return []
+        publishers = self._publishers(text, min(AUTOCOMPLETE_PUBLISHERS, limit))
+        with connection.cursor() as cursor:
+            rows = _dialect().autocomplete_rows(
+                cursor, words, text, visibilities, limit - len(publishers)
+            )
+        titles = [{"label": title, "url": url, "kind": kind} for title, url, kind in rows]
+        return titles + publishers
+
+    @staticmethod
+    def _publishers(text, limit):
+        """Publishers whose name (or short name) starts with, then contains, the text."""
+        if limit < 1:
+            return []
+        from django.db.models import Q
+
+        from library.models import Publisher
+
+        found = Publisher.objects.filter(
+            Q(name__icontains=text) | Q(short_name__istartswith=text)
+        ).values_list("name", "slug", "short_name")[:50]
+        lowered = text.lower()
+        ranked = sorted(
+            found,
+            key=lambda p: (
+                not (p[0].lower().startswith(lowered) or p[2].lower().startswith(lowered)),
+                p[0].lower(),
+            ),
+        )
+        return [
+            {"label": name, "url": "", "kind": "publisher", "value": slug}
+            for name, slug, _ in ranked[:limit]
+        ]
+
+    def suggest(self, text):
+        """Replace each word found nowhere in the public entries by the closest word of their
+        titles and summaries; "" when nothing changed. Quotes and minus signs are kept."""
+        words = {
+            w
+            for w in words_of(text)
+            if len(w) >= SUGGEST_MIN_LENGTH and not w.isdigit() and w not in SEARCH_STOP_WORDS
+        }
+        if not words:
+            return ""
+        known = vocabulary()
+        dialect = _dialect()
+        replacements = {}
+        with connection.cursor() as cursor:
+            for word in words:
+                if word in known or dialect.term_known(cursor, word):
+                    continue
+                closest = known.closest(word)
+                if closest and closest != word:
+                    replacements[word] = closest
+        if not replacements:
+            return ""
+        return re.sub(r"\w+", lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
+
+    def related(self, key, visibilities, limit=4):
+        """Entries sharing the most distinctive words of this one's title and summary, ranked by
+        the engine, then raised for each theme and publisher they share with it."""
+        entry = (
+            IndexEntry.objects.filter(key=key)
+            .values("id", "title", "summary", "themes", "publishers")
+            .first()
+        )
+        visibilities = list(visibilities)
+        if entry is None or not visibilities or limit < 1:
+            return []
+        known = vocabulary()
+        ceiling = max(known.documents // 2, 2)
+        terms = [
+            word
+            for word in dict.fromkeys(words_of(f"{entry['title']} {entry['summary']}"))
+            if len(word) >= 4
+            and word not in RELATED_STOP_WORDS
+            and not word.isdigit()
+            and known.frequency.get(word, 0) <= ceiling
+        ]
+        # Rarer first; among equals the earlier (title words come first).
+        terms = sorted(terms, key=lambda w: known.frequency.get(w, 0))[:RELATED_TERMS]
+        themes = set(entry["themes"].split())
+        publishers = set(entry["publishers"].split())
+        scores = {}
+        with connection.cursor() as cursor:
+            if terms:
+                ranked = _dialect().ranked_by_terms(cursor, terms, entry["id"], visibilities)
+                best = max((rank for _, rank in ranked), default=0) or 1.0
+                scores = {entry_id: float(rank) / best for entry_id, rank in ranked}
+            shared = self._sharing(cursor, entry["id"], themes, publishers, visibilities)
+            for entry_id, their_themes, their_publishers in shared:
+                boost = 0.25 * len(themes & set(their_themes.split())) + 0.15 * len(
+                    publishers & set(their_publishers.split())
+                )
+                scores[entry_id] = scores.get(entry_id, 0.0) + boost
+            if not scores:
+                return []
+            best_ids = sorted(scores, key=lambda i: (-scores[i], -i))[:limit]
+            cursor.execute(
+                f"SELECT id, key FROM {TABLE} WHERE id IN ({_placeholders(best_ids)})", best_ids
+            )
+            keys = dict(cursor.fetchall())
+        return [keys[i] for i in best_ids if i in keys]
+
+    @staticmethod
+    def _sharing(cursor, exclude_id, themes, publishers, visibilities):
+        """[(id, themes, publishers)] of visible entries sharing a theme or publisher."""
+        conditions, params = [], []
+        for column, slugs in (("themes", themes), ("publishers", publishers)):
+            for slug in sorted(slugs):
+                conditions.append(f"(' ' || e.{column} || ' ') LIKE %s ESCAPE '\\'")
+                params.append(f"% {_like_escape(slug)} %")
+        if not conditions:
+            return []
+        cursor.execute(
+            f"SELECT e.id, e.themes, e.publishers FROM {TABLE} e"
+            f" WHERE e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
+            f" AND ({' OR '.join(conditions)})",
+            [*visibilities, exclude_id, *params],
+        )
+        return cursor.fetchall()
+
+    def upsert(self, entries):
+        """Nothing to do: the entries are the index, and the database keeps its full-text data
+        in step (SQLite triggers, PostgreSQL generated column)."""
+
+    def delete(self, keys):
+        """Nothing to do (see upsert)."""
+
+    def rebuild(self, entries, total, progress=None):
+        """Re-create any missing full-text objects and recompute the full-text data from the
+        entries. `entries` are not read: IndexEntry already holds them."""
+        if fulltext_missing(connection):
+            install_fulltext(connection)  # also rebuilds on SQLite
+        else:
+            with connection.cursor() as cursor:
+                _dialect().rebuild(cursor)
+        if progress:
+            progress(total or IndexEntry.objects.count())
+        return TABLE
+
+    def status(self):
+        status = {
+            "documents": IndexEntry.objects.count(),
+            "index": TABLE,
+            "vendor": connection.vendor,
+        }
+        missing = fulltext_missing(connection)
+        if missing:
+            status["missing"] = missing
+        return status

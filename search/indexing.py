@@ -1,0 +1,110 @@
+"""Keeping the indexes in step with the content, without ever losing an update.
+
+A content change calls `record_change(key)` inside its own transaction: the database engine's
+IndexEntry row is rewritten right there, and when an external engine is configured an outbox row
+(PendingIndexChange) is written too. After commit a task applies the outbox to the engine; rows are
+deleted only once the engine has taken them, so an engine that is down just means they wait.
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from search.backends.base import EngineError
+from search.documents import entry_fields
+from search.engines import remote_engine
+from search.models import IndexEntry, PendingIndexChange
+
+logger = logging.getLogger(__name__)
+APPLY_BATCH = 500
+MAX_RETRY_DELAY_SECONDS = 300
+
+
+def record_change(*keys):
+    """Re-index the objects with these keys; call inside the transaction that changed them."""
+    external = remote_engine() is not None
+    for key in keys:
+        fields = entry_fields(key)
+        if fields is None:
+            IndexEntry.objects.filter(key=key).delete()
+        else:
+            IndexEntry.objects.update_or_create(key=key, defaults=fields)
+        if external:
+            PendingIndexChange.objects.create(key=key)
+    if external and keys:
+        transaction.on_commit(schedule_apply)
+
+
+def schedule_apply(delay_seconds=0):
+    backend = apply_pending_changes_task.get_backend()
+    if delay_seconds and backend.supports_defer:
+        run_after = timezone.now() + datetime.timedelta(seconds=delay_seconds)
+        apply_pending_changes_task.using(run_after=run_after).enqueue()
+    else:
+        apply_pending_changes_task.enqueue()
+
+
+@task()
+def apply_pending_changes_task():
+    applied, failed = apply_pending_changes()
+    if failed:
+        attempts = PendingIndexChange.objects.order_by("-attempts").values_list(
+            "attempts", flat=True
+        )[:1]
+        schedule_apply(min(MAX_RETRY_DELAY_SECONDS, 2 ** (attempts[0] if attempts else 1)))
+    return applied
+
+
+def apply_pending_changes(batch=APPLY_BATCH):
+    """Apply the outbox to the external engine; returns (applied, failed) row counts."""
+    engine = remote_engine()
+    if engine is None:
+        PendingIndexChange.objects.all().delete()
+        return 0, 0
+    applied = 0
+    while True:
+        rows = list(PendingIndexChange.objects.values_list("pk", "key")[:batch])
+        if not rows:
+            return applied, 0
+        ids = [pk for pk, _ in rows]
+        keys = {key for _, key in rows}
+        entries = list(IndexEntry.objects.filter(key__in=keys))
+        try:
+            engine.upsert(entries)
+            engine.delete(sorted(keys - {entry.key for entry in entries}))
+        except EngineError as error:
+            PendingIndexChange.objects.filter(pk__in=ids).update(
+                attempts=F("attempts") + 1, last_error=str(error)[:1000]
+            )
+            logger.warning("search outbox: %d changes wait for the engine (%s)", len(ids), error)
+            return applied, PendingIndexChange.objects.count()
+        PendingIndexChange.objects.filter(pk__in=ids).delete()
+        applied += len(ids)
+
+
+def rebuild_database_index(progress=None):
+    """Recompute every IndexEntry from the content (used by search_reindex)."""
+    from library.models import LibraryItemPage, ThemePage
+    from search.documents import item_key, theme_key
+
+    wanted = [
+        theme_key(pk) for pk in ThemePage.objects.live().public().values_list("pk", flat=True)
+    ]
+    wanted += [
+        item_key(pk) for pk in LibraryItemPage.objects.live().public().values_list("pk", flat=True)
+    ]
+    with transaction.atomic():
+        IndexEntry.objects.exclude(key__in=wanted).filter(kind__in=["item", "theme"]).delete()
+        for done, key in enumerate(wanted, start=1):
+            fields = entry_fields(key)
+            if fields is not None:
+                IndexEntry.objects.update_or_create(key=key, defaults=fields)
+            if progress and done % 200 == 0:
+                progress(done)
+    if progress:
+        progress(len(wanted))
+    return len(wanted)

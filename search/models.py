@@ -1,0 +1,80 @@
+"""The search service's own tables.
+
+IndexEntry is the database engine's index and the source every engine is fed from: one row per
+searchable object, flattened. PendingIndexChange is the outbox: written in the same transaction as
+the content change, deleted only once the external engine has applied it.
+"""
+
+from django.db import models
+from wagtail.admin.panels import FieldPanel
+
+
+class IndexEntry(models.Model):
+    key = models.CharField(max_length=40, unique=True)  # "item:42", "theme:7"
+    kind = models.CharField(max_length=20)
+    object_id = models.PositiveBigIntegerField()
+    visibility = models.CharField(max_length=20, default="public")  # "public" or "members"
+    title = models.TextField()
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    attachments = models.TextField(blank=True)
+    publishers = models.TextField(blank=True)  # space-separated slugs
+    publisher_names = models.TextField(blank=True)
+    type = models.CharField(max_length=60, blank=True)
+    type_name = models.CharField(max_length=60, blank=True)
+    themes = models.TextField(blank=True)  # space-separated slugs
+    language = models.CharField(max_length=8, blank=True)
+    date = models.DateField(null=True)
+    year = models.PositiveSmallIntegerField(null=True)
+    url = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "visibility"]), models.Index(fields=["date"])]
+
+    def __str__(self):
+        return self.key
+
+
+class PendingIndexChange(models.Model):
+    key = models.CharField(max_length=40, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.key} (attempts: {self.attempts})"
+
+
+class DocumentText(models.Model):
+    """Text extracted from a document file, kept so reindexing never extracts twice."""
+
+    document = models.OneToOneField(
+        "wagtaildocs.Document", on_delete=models.CASCADE, related_name="extracted_text"
+    )
+    file_hash = models.CharField(max_length=40)
+    text = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"text of document {self.document_id}"
+
+
+class Synonym(models.Model):
+    """Terms that mean the same thing to practitioners: a search for any finds all."""
+
+    terms = models.CharField(
+        max_length=500,
+        unique=True,
+        help_text="Comma-separated equivalents, e.g. “CSAM, child sexual abuse material”.",
+    )
+
+    panels = [FieldPanel("terms")]
+
+    class Meta:
+        ordering = ["terms"]
+
+    def __str__(self):
+        return self.terms

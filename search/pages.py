@@ -1,0 +1,123 @@
+"""What the HTML search page needs beyond the results: filter chips, facet links, sort and page
+links, each a URL that keeps the rest of the search state (so every state is shareable and the
+back button works, with or without JavaScript)."""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from search.query import FACETS, SORTS
+
+FACET_TITLES = {
+    "publisher": "Publisher",
+    "type": "Resource type",
+    "theme": "Theme",
+    "year": "Year",
+    "language": "Language",
+}
+FACET_VISIBLE_VALUES = 8
+
+
+@dataclass
+class Chip:
+    label: str
+    remove_url: str
+
+
+def _query(params):
+    pairs = [(key, value) for key, values in params.items() for value in values if value]
+    return "?" + urlencode(pairs) if pairs else "?"
+
+
+def _state(request):
+    """The search state as {param: [values]}, without the page number."""
+    return {
+        "q": [request.text],
+        **{
+            facet: list(getattr(request, facet))
+            for facet in ("publisher", "type", "theme", "language")
+        },
+        "year_from": [str(request.year_from)] if request.year_from else [],
+        "year_to": [str(request.year_to)] if request.year_to else [],
+        "sort": [request.sort] if request.sort != "relevance" else [],
+    }
+
+
+def page_context(results):
+    request = results.request
+    state = _state(request)
+
+    def with_change(**changes):
+        updated = {**state, **changes}
+        return _query(updated)
+
+    labels = {
+        (facet, value.value): value.label
+        for facet, values in results.facets.items()
+        for value in values
+    }
+    chips = [
+        Chip(
+            f"{FACET_TITLES[facet]}: {labels.get((facet, value), value)}",
+            with_change(**{facet: [v for v in state[facet] if v != value]}),
+        )
+        for facet in ("publisher", "type", "theme", "language")
+        for value in state[facet]
+    ]
+    if request.year_from or request.year_to:
+        span = f"{request.year_from or '…'}–{request.year_to or '…'}"
+        chips.append(Chip(f"Year: {span}", with_change(year_from=[], year_to=[])))
+
+    facets = []
+    for facet in FACETS:
+        values = []
+        for value in results.facets.get(facet, []):
+            if facet == "year":
+                year = value.value
+                url = with_change(
+                    year_from=[] if value.selected else [year],
+                    year_to=[] if value.selected else [year],
+                )
+            else:
+                current = state[facet]
+                toggled = (
+                    [v for v in current if v != value.value]
+                    if value.selected
+                    else [*current, value.value]
+                )
+                url = with_change(**{facet: toggled})
+            values.append({"value": value, "url": url})
+        if values:
+            facets.append(
+                {
+                    "name": facet,
+                    "title": FACET_TITLES[facet],
+                    "visible": values[:FACET_VISIBLE_VALUES],
+                    "more": values[FACET_VISIBLE_VALUES:],
+                }
+            )
+
+    page_count = max(1, -(-results.total // request.page_size))
+    return {
+        "results": results,
+        "search": request,
+        "chips": chips,
+        "clear_url": _query({"q": [request.text]} if request.text else {}),
+        "facets": facets,
+        "sorts": [
+            {"value": value, "label": label, "selected": value == request.sort}
+            for value, label in SORTS.items()
+        ],
+        "first_result": request.offset + 1 if results.hits else 0,
+        "last_result": request.offset + len(results.hits),
+        "page_count": page_count,
+        "previous_url": _query({**state, "page": [str(request.page - 1)]})
+        if request.page > 1
+        else "",
+        "next_url": _query({**state, "page": [str(request.page + 1)]})
+        if request.page < page_count
+        else "",
+        "suggestion_url": _query({**state, "q": [results.suggestion]})
+        if results.suggestion
+        else "",
+        "state_query": _query(state)[1:],
+    }

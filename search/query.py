@@ -1,0 +1,221 @@
+"""What a search asks for and what it gets back, independent of the engine.
+
+`SearchRequest.from_params` is the one place that reads search parameters (from the URL or the
+JSON API), caps and cleans them, so every engine receives the same well-formed request.
+`parse_text` turns the query box into clauses: words, "quoted phrases" and -exclusions, each with
+the editors' synonyms as alternatives. Engines only render those clauses into their own syntax.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+MAX_QUERY_LENGTH = 200
+MAX_CLAUSES = 12
+MAX_FACET_VALUES = 20
+PAGE_SIZE = 20
+MAX_PAGE = 500  # deep pages cost engines a lot and serve nobody; the page says so
+SORTS = {
+    # URL value: (label, engine-neutral key). Field names stay inside the engines.
+    "relevance": "Best match",
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+}
+FACETS = ("publisher", "type", "theme", "year", "language")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class BadSearchRequest(ValueError):
+    """A parameter the JSON API refuses with 400; the HTML page corrects it instead."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One thing the query asks for: any of `alternatives` (each a tuple of words, a phrase when
+    longer than one word); `negated` clauses must not match."""
+
+    alternatives: tuple
+    negated: bool = False
+
+
+@dataclass
+class SearchRequest:
+    text: str = ""
+    publisher: list = field(default_factory=list)
+    type: list = field(default_factory=list)
+    theme: list = field(default_factory=list)
+    language: list = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = PAGE_SIZE
+    corrections: list = field(default_factory=list)  # what was cleaned up, said on the page
+
+    @classmethod
+    def from_params(cls, params, strict=False):
+        """Build a request from a QueryDict-like mapping. With strict=True (the JSON API) a bad
+        value raises BadSearchRequest; otherwise it is corrected and noted in `corrections`."""
+        request = cls()
+
+        def problem(message):
+            if strict:
+                raise BadSearchRequest(message)
+            request.corrections.append(message)
+
+        text = " ".join((params.get("q") or "").split())
+        if len(text) > MAX_QUERY_LENGTH:
+            problem(f"The search was shortened to its first {MAX_QUERY_LENGTH} characters.")
+            text = text[:MAX_QUERY_LENGTH]
+        request.text = text
+        for facet in ("publisher", "type", "theme", "language"):
+            values = [v for v in params.getlist(facet) if v and _is_slug(v)]
+            if len(values) != len([v for v in params.getlist(facet) if v]):
+                problem(f"An unrecognised {facet} filter was ignored.")
+            setattr(request, facet, sorted(set(values))[:MAX_FACET_VALUES])
+        for bound in ("year_from", "year_to"):
+            raw = params.get(bound)
+            if raw:
+                if raw.isdigit() and 1900 <= int(raw) <= 2100:
+                    setattr(request, bound, int(raw))
+                else:
+                    problem(f"The year {raw[:10]!r} was ignored: use four digits.")
+        if request.year_from and request.year_to and request.year_from > request.year_to:
+            request.year_from, request.year_to = request.year_to, request.year_from
+        sort = params.get("sort") or "relevance"
+        if sort not in SORTS:
+            problem("Unknown sort order; showing best matches first.")
+            sort = "relevance"
+        request.sort = sort
+        raw_page = params.get("page") or "1"
+        if not raw_page.isdigit() or int(raw_page) < 1:
+            problem("The page number was not valid; showing the first page.")
+            raw_page = "1"
+        request.page = min(int(raw_page), MAX_PAGE)
+        return request
+
+    @property
+    def offset(self):
+        return (self.page - 1) * self.page_size
+
+    def filters(self, excluding=None):
+        """Active facet filters as {facet: values}, leaving one out for disjunctive counts."""
+        active = {
+            name: getattr(self, name)
+            for name in ("publisher", "type", "theme", "language")
+            if getattr(self, name) and name != excluding
+        }
+        if excluding != "year" and (self.year_from or self.year_to):
+            active["year"] = (self.year_from, self.year_to)
+        return active
+
+
+@dataclass
+class Hit:
+    key: str  # "item:42"
+    kind: str  # "item", "theme"
+    object_id: int
+    title: str
+    url: str
+    snippet: str  # HTML: escaped text with <mark> around matches
+    publishers: list  # slugs
+    type: str
+    date: str
+    score: float = 0.0
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResults:
+    request: SearchRequest
+    total: int
+    hits: list
+    facets: dict  # facet name -> list[FacetValue]
+    suggestion: str = ""
+    engine: str = ""
+    degraded: bool = False  # the configured engine failed and the database answered instead
+
+
+def _is_slug(value):
+    return len(value) <= 100 and re.fullmatch(r"[\w-]+", value) is not None
+
+
+def words_of(text):
+    return tuple(word.lower() for word in _WORD.findall(text))
+
+
+def parse_text(text, synonyms=None):
+    """Split the query into clauses. `synonyms` maps a phrase (tuple of words) to the other
+    phrases it stands for; a clause matching one gets them as alternatives.
+
+    Unbalanced quotes are read as if closed at the end; a lone "-" is ignored; stop-words stay in
+    (engines and the database drop them themselves) so "the" alone still finds nothing odd.
+    """
+    synonyms = synonyms or {}
+    clauses = []
+    for negated, quoted, raw in _tokens(text):
+        words = words_of(raw)
+        if not words:
+            continue
+        phrases = [words] if quoted or negated else [(word,) for word in words]
+        for phrase in phrases:
+            alternatives = (phrase, *synonyms.get(phrase, ()))
+            clauses.append(Clause(tuple(dict.fromkeys(alternatives)), negated))
+    clauses = _merge_multiword_synonyms(clauses, synonyms)
+    return clauses[:MAX_CLAUSES]
+
+
+def _tokens(text):
+    """(negated, quoted, raw) for each term or "phrase" in the text."""
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char.isspace():
+            position += 1
+            continue
+        negated = char == "-"
+        if negated:
+            position += 1
+            if position >= len(text):
+                break
+            char = text[position]
+        if char == '"':
+            end = text.find('"', position + 1)
+            end = len(text) if end == -1 else end
+            yield negated, True, text[position + 1 : end]
+            position = end + 1
+        else:
+            end = position
+            while end < len(text) and not text[end].isspace() and text[end] != '"':
+                end += 1
+            yield negated, False, text[position:end]
+            position = end
+
+
+def _merge_multiword_synonyms(clauses, synonyms):
+    """Unquoted consecutive words that together form a synonym phrase ("end to end encryption")
+    become one clause with that phrase's alternatives (so they also match "E2EE")."""
+    longest = max((len(phrase) for phrase in synonyms), default=1)
+    if longest < 2:
+        return clauses
+    merged, index = [], 0
+    while index < len(clauses):
+        for size in range(min(longest, len(clauses) - index), 1, -1):
+            window = clauses[index : index + size]
+            if any(c.negated or len(c.alternatives[0]) != 1 for c in window):
+                continue
+            phrase = tuple(c.alternatives[0][0] for c in window)
+            if phrase in synonyms:
+                merged.append(Clause((phrase, *synonyms[phrase])))
+                index += size
+                break
+        else:
+            merged.append(clauses[index])
+            index += 1
+    return merged

@@ -1,0 +1,108 @@
+"""The public face of search: what views, the JSON API and library pages call.
+
+Every query passes the user's visibilities from portal.policy, so members-only entries are
+filtered inside the engine, never after. If the configured engine fails, the database engine
+answers and the results say so (degraded).
+"""
+
+import logging
+
+from django.core.cache import cache
+
+from portal import policy
+from search.backends.base import EngineError
+from search.engines import database_engine, search_engine
+from search.models import IndexEntry, Synonym
+from search.query import parse_text, words_of
+
+logger = logging.getLogger(__name__)
+SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
+
+
+def synonym_map():
+    """{phrase: [other phrases]} from the editors' synonym groups, cached until they change."""
+    version = cache.get_or_set("search:synonyms:version", 1, timeout=None)
+    key = f"search:synonyms:{version}"
+    mapping = cache.get(key)
+    if mapping is None:
+        mapping = {}
+        for synonym in Synonym.objects.all():
+            phrases = [words_of(term) for term in synonym.terms.split(",")]
+            phrases = [phrase for phrase in phrases if phrase]
+            for phrase in phrases:
+                others = [other for other in phrases if other != phrase]
+                mapping.setdefault(phrase, [])
+                mapping[phrase].extend(o for o in others if o not in mapping[phrase])
+        cache.set(key, mapping, timeout=3600)
+    return mapping
+
+
+def synonyms_changed():
+    try:
+        cache.incr("search:synonyms:version")
+    except ValueError:
+        cache.set("search:synonyms:version", 2, timeout=None)
+
+
+def _with_fallback(operation):
+    """Run operation(engine); if the configured engine fails, run it on the database engine.
+    Returns (result, degraded)."""
+    engine = search_engine()
+    try:
+        return operation(engine), False
+    except EngineError as error:
+        logger.warning("search engine failed, answering from the database: %s", error)
+        return operation(database_engine()), True
+
+
+def run_search(request, user):
+    visibilities = policy.search_visibilities(user)
+    clauses = parse_text(request.text, synonym_map())
+    results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
+    results.degraded = results.degraded or degraded
+    _label_facets(results)
+    if request.text and results.total < SUGGEST_BELOW:
+        suggestion, _ = _with_fallback(lambda e: e.suggest(request.text))
+        if suggestion and suggestion.lower() != request.text.lower():
+            results.suggestion = suggestion
+    return results
+
+
+def autocomplete(text, user, limit=8):
+    text = " ".join(text.split())[:100]
+    if len(text) < 2:
+        return []
+    visibilities = policy.search_visibilities(user)
+    suggestions, _ = _with_fallback(lambda e: e.autocomplete(text, visibilities, limit))
+    from library.models import Publisher
+
+    publishers = Publisher.objects.filter(name__icontains=text).order_by("name")[:3]
+    return [
+        *({"label": p.name, "kind": "publisher", "value": p.slug, "url": ""} for p in publishers),
+        *suggestions,
+    ][:limit]
+
+
+def related_keys(key, user, limit=4):
+    visibilities = policy.search_visibilities(user)
+    keys, _ = _with_fallback(lambda e: e.related(key, visibilities, limit))
+    return keys
+
+
+def _label_facets(results):
+    from library.models import LANGUAGES, Publisher, ResourceType, ThemePage
+
+    labels = {
+        "publisher": dict(Publisher.objects.values_list("slug", "name")),
+        "type": dict(ResourceType.objects.values_list("slug", "name")),
+        "theme": dict(ThemePage.objects.values_list("slug", "title")),
+        "language": dict(LANGUAGES),
+    }
+    for facet, values in results.facets.items():
+        names = labels.get(facet, {})
+        for value in values:
+            value.label = names.get(value.value, value.value)
+
+
+def indexed_count():
+    return IndexEntry.objects.count()

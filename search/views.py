@@ -1,0 +1,59 @@
+"""The JSON search API and autocomplete endpoint; the HTML search page is the library index
+(library.models.LibraryIndexPage), which calls the same service."""
+
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from search import service
+from search.query import BadSearchRequest, SearchRequest
+
+
+def results_as_json(results):
+    request = results.request
+    return {
+        "query": request.text,
+        "total": results.total,
+        "page": request.page,
+        "page_size": request.page_size,
+        "sort": request.sort,
+        "engine": results.engine,
+        "degraded": results.degraded,
+        "suggestion": results.suggestion,
+        "corrections": request.corrections,
+        "results": [
+            {
+                "title": hit.title,
+                "url": hit.url,
+                "kind": hit.kind,
+                "snippet_html": hit.snippet,
+                "publishers": hit.publishers,
+                "type": hit.type,
+                "date": hit.date,
+            }
+            for hit in results.hits
+        ],
+        "facets": {
+            facet: [
+                {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                for v in values
+            ]
+            for facet, values in results.facets.items()
+        },
+    }
+
+
+@require_GET
+def search_api(request):
+    try:
+        search_request = SearchRequest.from_params(request.GET, strict=True)
+    except BadSearchRequest as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    results = service.run_search(search_request, request.user)
+    return JsonResponse(results_as_json(results))
+
+
+@require_GET
+def autocomplete_api(request):
+    return JsonResponse(
+        {"suggestions": service.autocomplete(request.GET.get("q", ""), request.user)}
+    )

@@ -1,0 +1,73 @@
+// Progressive enhancement of the library search page: facet links, chips, sorting and paging
+// update the results in place (the URL still changes, so state stays shareable and Back works);
+// the search box suggests titles as you type. Without JavaScript every link and form still works.
+
+const results = document.querySelector("[data-search-results]");
+
+async function show(url, push) {
+  const response = await fetch(url, { headers: { "X-Requested-With": "search" } });
+  if (!response.ok) {
+    window.location.assign(url);
+    return;
+  }
+  results.innerHTML = await response.text();
+  if (push) history.pushState({ search: true }, "", url);
+  const query = new URL(url, window.location.href).searchParams.get("q") || "";
+  const box = document.getElementById("search-q");
+  if (box && document.activeElement !== box) box.value = query;
+}
+
+function formUrl(form) {
+  const url = new URL(form.action || window.location.href, window.location.href);
+  url.search = new URLSearchParams(new FormData(form)).toString();
+  return url.toString();
+}
+
+if (results) {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-search-link]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    show(link.href, true);
+  });
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-search-form]");
+    if (!form) return;
+    event.preventDefault();
+    show(formUrl(form), true);
+  });
+  window.addEventListener("popstate", () => show(window.location.href, false));
+}
+
+const box = document.querySelector("input[data-autocomplete]");
+if (box) {
+  const list = document.createElement("datalist");
+  list.id = "search-suggestions";
+  box.after(list);
+  box.setAttribute("list", list.id);
+  let timer;
+  let controller;
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const text = box.value.trim();
+      if (text.length < 2) return;
+      controller?.abort();
+      controller = new AbortController();
+      try {
+        const url = `${box.dataset.autocomplete}?q=${encodeURIComponent(text)}`;
+        const response = await fetch(url, { signal: controller.signal });
+        const data = await response.json();
+        list.replaceChildren(
+          ...data.suggestions.map((suggestion) => {
+            const option = document.createElement("option");
+            option.value = suggestion.label;
+            return option;
+          }),
+        );
+      } catch (error) {
+        if (error.name !== "AbortError") list.replaceChildren();
+      }
+    }, 150);
+  });
+}

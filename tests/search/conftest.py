@@ -1,0 +1,78 @@
+"""The engines the contract suite runs against: the database engine always, OpenSearch where
+TEST_OPENSEARCH_URL is set (required under CI), Elasticsearch where ELASTICSEARCH_URL is set."""
+
+import os
+import unittest
+import uuid
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from search.engines import remote_engine
+from search.indexing import rebuild_database_index
+from search.models import IndexEntry
+from search.service import synonyms_changed
+from tests.conftest import require_service
+
+ENGINES = ["database", "opensearch", "elasticsearch"]
+
+
+def engine_settings(kind):
+    """settings.SEARCH for an engine under test, with an index of its own; skips (or fails
+    under CI) when the engine's service is not there."""
+    if kind == "database":
+        return {"ENGINE": "database", "URL": "", "INDEX": ""}
+    if kind == "opensearch":
+        try:
+            url = require_service("TEST_OPENSEARCH_URL", "OpenSearch")
+        except pytest.skip.Exception as skipped:
+            raise unittest.SkipTest(str(skipped)) from None
+    else:
+        url = os.environ.get("ELASTICSEARCH_URL")
+        if not url:
+            raise unittest.SkipTest("Elasticsearch not available: set ELASTICSEARCH_URL")
+    return {"ENGINE": kind, "URL": url, "INDEX": f"test-{uuid.uuid4().hex[:10]}"}
+
+
+def load_indexed_library():
+    """The demo library with the seed synonyms, indexed into the engine under test."""
+    from library import demo
+
+    demo.load()
+    synonyms_changed()  # the seed synonyms come from a data migration
+    rebuild_database_index()
+    sync_engine()
+
+
+def sync_engine():
+    """Make the engine under test match IndexEntry (tests run inside one transaction, so the
+    after-commit outbox task does not fire)."""
+    engine = remote_engine()
+    if engine is not None:
+        engine.rebuild(IndexEntry.objects.order_by("pk"), IndexEntry.objects.count())
+
+
+def drop_engine_index():
+    engine = remote_engine()
+    if engine is not None:
+        engine.client.indices.delete(index=f"{engine.alias}-*")
+
+
+@pytest.fixture(params=ENGINES)
+def engine_kind(request, settings):
+    try:
+        settings.SEARCH = engine_settings(request.param)
+    except unittest.SkipTest as skipped:
+        pytest.skip(str(skipped))
+    yield request.param
+    drop_engine_index()
+
+
+@pytest.fixture
+def indexed_library(engine_kind, db):
+    load_indexed_library()
+
+
+@pytest.fixture
+def anonymous():
+    return AnonymousUser()

@@ -1,0 +1,226 @@
+"""The same search behaviour on every engine: database (SQLite or PostgreSQL), OpenSearch and
+Elasticsearch. Each case runs once per engine available (see conftest.engine_kind)."""
+
+from django.contrib.auth.models import AnonymousUser, Group
+from django.http import QueryDict
+from django.test import TestCase, override_settings
+
+from library.models import LibraryItemPage
+from portal import policy
+from search import service
+from search.documents import item_key
+from search.indexing import apply_pending_changes
+from search.models import IndexEntry
+from search.query import SearchRequest
+from tests.search.conftest import (
+    drop_engine_index,
+    engine_settings,
+    load_indexed_library,
+    sync_engine,
+)
+
+E2EE_REPORT = "End-To-End Encryption: Understanding the impacts for child safety online"
+E2EE_ARTICLE = (
+    "I worked at Facebook — end-to-end encryption will sacrifice children’s safety at the altar "
+    "of privacy"
+)
+CSAM_REPORT = "Reviewing Child Sexual Abuse Material Reporting Functions on Popular Platforms"
+PRINCIPLES = "Voluntary Principles to Counter Online Child Sexual Exploitation and Abuse"
+PRINCIPLES_GUIDE = (
+    "Guide for tech companies considering supporting the “Voluntary Principles to Counter Online "
+    "Child Sexual Exploitation and Abuse”"
+)
+
+
+def search(user, query="", **params):
+    data = QueryDict(mutable=True)
+    data["q"] = query
+    for name, value in params.items():
+        data.setlist(name, value if isinstance(value, list) else [str(value)])
+    return service.run_search(SearchRequest.from_params(data), user)
+
+
+def titles(results):
+    return [hit.title for hit in results.hits]
+
+
+def facet(results, name):
+    return {value.value: value.count for value in results.facets[name]}
+
+
+class ContractCases:
+    """Read-only cases: the library is loaded and indexed once per engine (setUpTestData), and
+    each test runs inside a savepoint."""
+
+    engine_kind = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.engine_override = override_settings(SEARCH=engine_settings(cls.engine_kind))
+        cls.engine_override.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_engine_index()
+        cls.engine_override.disable()
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.anonymous = AnonymousUser()
+        load_indexed_library()
+
+    def test_stemming(self):
+        assert E2EE_REPORT in titles(search(self.anonymous, "encrypted"))
+        assert "Statement on behalf of the Phoenix 11" in titles(search(self.anonymous, "survivor"))
+
+    def test_title_outranks_summary(self):
+        assert titles(search(self.anonymous, "photodna"))[0] == "PhotoDNA"
+
+    def test_synonyms(self):
+        for query, expected in [
+            ("csam", CSAM_REPORT),
+            ("e2ee", E2EE_REPORT),
+            ("end-to-end encryption", E2EE_REPORT),
+        ]:
+            with self.subTest(query=query):
+                assert expected in titles(search(self.anonymous, query))
+
+    def test_quoted_phrase(self):
+        found = titles(search(self.anonymous, '"voluntary principles"'))
+        assert PRINCIPLES in found and PRINCIPLES_GUIDE in found
+        assert search(self.anonymous, '"principles voluntary"').total == 0
+
+    def test_exclusion(self):
+        found = titles(search(self.anonymous, "voluntary principles -tech"))
+        assert PRINCIPLES_GUIDE not in found
+        assert PRINCIPLES in found
+
+    def test_facets_are_disjunctive_with_counts(self):
+        everything = search(self.anonymous)
+        publishers = facet(everything, "publisher")
+        assert publishers["weprotect-global-alliance"] == 3
+        assert publishers["nspcc"] == 2
+        narrowed = search(self.anonymous, publisher=["nspcc"])
+        assert {hit.title for hit in narrowed.hits} <= {
+            E2EE_REPORT,
+            "Talking to children about staying safe online",
+        }
+        assert narrowed.total == 2
+        # The publisher facet ignores its own selection, so the other publishers still show.
+        assert facet(narrowed, "publisher") == publishers
+        assert [v.selected for v in narrowed.facets["publisher"] if v.value == "nspcc"] == [True]
+        # Other facets are counted within the selection.
+        assert sum(facet(narrowed, "type").values()) == 2
+        both = search(self.anonymous, publisher=["nspcc", "thorn"])
+        assert both.total == 3
+
+    def test_facets_combine_across_kinds(self):
+        results = search(self.anonymous, type=["tool"], theme=["technology"])
+        assert results.total == 5
+        assert all(hit.type == "tool" for hit in results.hits)
+        assert facet(results, "type")["report"] >= 3  # type counted without its own filter
+
+    def test_facet_labels(self):
+        labels = {v.value: v.label for v in search(self.anonymous).facets["publisher"]}
+        assert labels["ecpat-international"] == "ECPAT International"
+        languages = {v.value: v.label for v in search(self.anonymous).facets["language"]}
+        assert languages["en"] == "English"
+
+    def test_year_range(self):
+        results = search(self.anonymous, year_from=2021, year_to=2021)
+        assert results.total == 8
+        assert all(hit.date.startswith("2021") for hit in results.hits)
+        assert facet(results, "year")["2020"] > 0  # the year facet ignores the year filter
+
+    def test_sorting(self):
+        newest = search(self.anonymous, sort="newest")
+        dates = [hit.date for hit in newest.hits if hit.kind == "item"]
+        assert dates == sorted(dates, reverse=True)
+        oldest = search(self.anonymous, sort="oldest")
+        dates = [hit.date for hit in oldest.hits if hit.kind == "item"]
+        assert dates == sorted(dates)
+
+    def test_pagination_edges(self):
+        first = search(self.anonymous, page=1)
+        assert first.total == 21  # 18 items and 3 themes
+        assert len(first.hits) == 20
+        last = search(self.anonymous, page=2)
+        assert len(last.hits) == 1
+        beyond = search(self.anonymous, page=9)
+        assert beyond.hits == [] and beyond.total == 21
+
+    def test_autocomplete(self):
+        labels = [s["label"] for s in service.autocomplete("photo", self.anonymous)]
+        assert "PhotoDNA" in labels
+        kinds = {s["kind"] for s in service.autocomplete("nspc", self.anonymous)}
+        assert "publisher" in kinds
+
+    def test_did_you_mean(self):
+        results = search(self.anonymous, "encrpytion")
+        assert results.suggestion == "encryption"
+
+    def test_related_items(self):
+        report = LibraryItemPage.objects.get(title=E2EE_REPORT)
+        related = service.related_keys(item_key(report.pk), self.anonymous)
+        article = LibraryItemPage.objects.get(title=E2EE_ARTICLE)
+        assert item_key(article.pk) in related
+        assert item_key(report.pk) not in related
+
+    def test_pdf_text_is_found_by_a_phrase_only_it_contains(self):
+        results = search(self.anonymous, '"analysts assessed reports"')
+        assert titles(results) == ["Internet Watch Foundation Annual Report 2020"]
+
+
+class DatabaseContract(ContractCases, TestCase):
+    engine_kind = "database"
+
+
+class OpenSearchContract(ContractCases, TestCase):
+    engine_kind = "opensearch"
+
+
+class ElasticsearchContract(ContractCases, TestCase):
+    engine_kind = "elasticsearch"
+
+
+# Cases that change the content, per engine, each with its own freshly indexed library.
+
+
+def test_highlighted_snippet_is_escaped(indexed_library, anonymous):
+    page = LibraryItemPage.objects.get(slug="photodna")
+    page.summary = "PhotoDNA <script>alert(1)</script> & hashing"
+    page.save_revision().publish()
+    sync_engine()
+    hit = search(anonymous, "hashing").hits
+    snippet = next(h.snippet for h in hit if h.title == "PhotoDNA")
+    assert "<script>" not in snippet
+    assert "&lt;script&gt;" in snippet
+    assert "<mark>hashing</mark>" in snippet.lower()
+
+
+def test_unpublished_items_never_appear(indexed_library, anonymous):
+    page = LibraryItemPage.objects.get(slug="photodna")
+    page.unpublish()
+    apply_pending_changes()
+    assert "PhotoDNA" not in titles(search(anonymous, "photodna"))
+    assert not IndexEntry.objects.filter(key=item_key(page.pk)).exists()
+
+
+def test_members_only_entries_reach_members_only(indexed_library, anonymous, django_user_model):
+    IndexEntry.objects.create(
+        key="thread:1",
+        kind="thread",
+        object_id=1,
+        visibility="members",
+        title="Members discuss encryption",
+        url="/portal/threads/1/",
+    )
+    sync_engine()
+    assert "Members discuss encryption" not in titles(search(anonymous, "encryption"))
+    applicant = django_user_model.objects.create_user("applicant", "a@example.org", "x" * 16)
+    assert "Members discuss encryption" not in titles(search(applicant, "encryption"))
+    member = django_user_model.objects.create_user("member", "m@example.org", "x" * 16)
+    member.groups.add(Group.objects.get_or_create(name=policy.MEMBERS_GROUP)[0])
+    assert "Members discuss encryption" in titles(search(member, "encryption"))
