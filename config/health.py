@@ -46,12 +46,18 @@ def _channel_layer():
     return {"backend": type(layer).__name__}
 
 
+def _search():
+    from search.models import PendingIndexChange
+
+    return {**engine_status(), "pending_index_changes": PendingIndexChange.objects.count()}
+
+
 CHECKS = [
     # (part, environment variable, required, check)
     ("database", "DATABASE_URL", True, _database),
     ("cache", "REDIS_URL", True, _cache),
     ("channel_layer", "REDIS_URL", True, _channel_layer),
-    ("search", "SEARCH_URL", False, engine_status),
+    ("search", "SEARCH_URL", False, _search),
 ]
 
 
