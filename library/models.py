@@ -276,7 +276,12 @@ class LibraryIndexPage(RoutablePageMixin, Page):
                 "publishers": Publisher.objects.annotate(
                     item_count=models.Count(
                         "item_links",
-                        filter=models.Q(item_links__page__live=True),
+                        # live and public: an item behind a view restriction is not counted
+                        filter=models.Q(
+                            item_links__page__in=LibraryItemPage.objects.live()
+                            .public()
+                            .values("pk")
+                        ),
                     )
                 ).filter(item_count__gt=0)
             },
@@ -378,24 +383,25 @@ class LibraryItemPage(Page):
             themes = self.themes.live().public().order_by("path")
         return [theme.title for theme in themes]
 
-    def related_items(self, limit=4):
-        """Other items sharing a theme or a publisher, newest first."""
-        publisher_ids = [p.pk for p in self.publishers]
-        return list(
-            LibraryItemPage.objects.listing()
-            .exclude(pk=self.pk)
-            .filter(
-                models.Q(themes__in=self.themes.all())
-                | models.Q(publisher_links__publisher__in=publisher_ids)
-            )
-            .distinct()[:limit]
-        )
+    def related_items(self, user, limit=4):
+        """The items most like this one, as the search engine judges them (more-like-this on
+        OpenSearch/Elasticsearch, term overlap on the database)."""
+        from search import service
+        from search.documents import item_key
+
+        ids = [
+            int(key.partition(":")[2])
+            for key in service.related_keys(item_key(self.pk), user, limit)
+            if key.startswith("item:")
+        ]
+        items = LibraryItemPage.objects.listing().in_bulk(ids)
+        return [items[pk] for pk in ids if pk in items]
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["attachments"] = self.attachments.select_related("document")
         context["item_themes"] = self.themes.live().public()
-        context["related_items"] = self.related_items()
+        context["related_items"] = self.related_items(request.user)
         context["library_index"] = self.get_parent().specific
         return context
 
