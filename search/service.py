@@ -12,11 +12,12 @@ from django.core.cache import cache
 from portal import policy
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
-from search.models import IndexEntry, Synonym
+from search.models import Synonym
 from search.query import parse_text, words_of
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
+AUTOCOMPLETE_PUBLISHERS = 3
 
 
 def synonym_map():
@@ -73,14 +74,34 @@ def autocomplete(text, user, limit=8):
     if len(text) < 2:
         return []
     visibilities = policy.search_visibilities(user)
-    suggestions, _ = _with_fallback(lambda e: e.autocomplete(text, visibilities, limit))
+    publishers = _matching_publishers(text, AUTOCOMPLETE_PUBLISHERS)
+    titles, _ = _with_fallback(
+        lambda e: e.autocomplete(text, visibilities, limit - len(publishers))
+    )
+    return [*titles, *publishers]
+
+
+def _matching_publishers(text, limit):
+    """Publishers whose name (or short name) starts with, then contains, the text."""
+    from django.db.models import Q
+
     from library.models import Publisher
 
-    publishers = Publisher.objects.filter(name__icontains=text).order_by("name")[:3]
+    found = Publisher.objects.filter(
+        Q(name__icontains=text) | Q(short_name__istartswith=text)
+    ).values_list("name", "slug", "short_name")[:50]
+    lowered = text.lower()
+    ranked = sorted(
+        found,
+        key=lambda p: (
+            not (p[0].lower().startswith(lowered) or p[2].lower().startswith(lowered)),
+            p[0].lower(),
+        ),
+    )
     return [
-        *({"label": p.name, "kind": "publisher", "value": p.slug, "url": ""} for p in publishers),
-        *suggestions,
-    ][:limit]
+        {"label": name, "url": "", "kind": "publisher", "value": slug}
+        for name, slug, _ in ranked[:limit]
+    ]
 
 
 def related_keys(key, user, limit=4):
@@ -102,7 +123,3 @@ def _label_facets(results):
         names = labels.get(facet, {})
         for value in values:
             value.label = names.get(value.value, value.value)
-
-
-def indexed_count():
-    return IndexEntry.objects.count()

@@ -14,6 +14,10 @@ reaches with raw SQL:
 A search is one query for every matching row's id, rank and facet fields; filtering, disjunctive
 facet counts, sorting and paging then happen in Python over those rows, and a second query fetches
 titles, URLs and highlighted snippets for the page's hits only.
+
+suggest() and related() work from a per-process TermIndex of the titles' and summaries' words,
+rebuilt when the entries change: the vocabulary for "did you mean", and the term overlap that finds
+related entries without ranking thousands of rows in the database.
 """
 
 # Every SQL string here is built from this module's constants and "%s" placeholders only; values
@@ -21,10 +25,12 @@ titles, URLs and highlighted snippets for the page's hits only.
 # ruff: noqa: S608
 
 import difflib
+import math
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 
 from django.db import DatabaseError, connection
 from django.db.models import Count, Max
@@ -38,6 +44,7 @@ TABLE = "site_search_indexentry"
 FTS_TABLE = f"{TABLE}_fts"  # SQLite: stemmed, every text field
 TITLES_TABLE = f"{TABLE}_titles"  # SQLite: unstemmed titles, for autocomplete prefixes
 FACET_INDEX = f"{TABLE}_facets"  # SQLite: covering index of the facet fields
+UPDATED_INDEX = f"{TABLE}_updated"  # both: TermIndex staleness check, max(updated_at)
 TRIGGERS = {
     "insert": f"{TABLE}_fts_insert",
     "update": f"{TABLE}_fts_update",
@@ -68,8 +75,6 @@ FALLBACK_SNIPPET_CHARS = 240
 SUGGEST_MIN_LENGTH = 4
 SUGGEST_CUTOFF = 0.75
 RELATED_TERMS = 12
-RELATED_CANDIDATES = 200
-AUTOCOMPLETE_PUBLISHERS = 3
 
 # PostgreSQL's English stop words (tsearch_data/english.stop): SQLite drops them from the query
 # too, so "guidance for the police" asks the same of both databases.
@@ -181,12 +186,6 @@ def _best_snippet(candidates, fallback):
     return _plain_snippet(fallback or "")
 
 
-def _iso(value):
-    if not value:
-        return ""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def _placeholders(values):
     return ", ".join(["%s"] * len(values))
 
@@ -195,60 +194,39 @@ def _like_escape(text):
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-@dataclass
-class _Row:
-    """One matching entry as the first query returns it."""
-
-    id: int
-    rank: float
-    publishers: tuple
-    type: str
-    themes: tuple
-    year: int | None
-    language: str
-    date: str
-
-
-def _rows(raw):
-    return [
-        _Row(
-            id=row[0],
-            rank=float(row[1] or 0.0),
-            publishers=tuple(dict.fromkeys((row[2] or "").split())),
-            type=row[3] or "",
-            themes=tuple(dict.fromkeys((row[4] or "").split())),
-            year=row[5],
-            language=row[6] or "",
-            date=_iso(row[7]),
-        )
-        for row in raw
-    ]
-
-
-def _facet_values(row, facet):
-    if facet == "publisher":
-        return row.publishers
-    if facet == "theme":
-        return row.themes
-    if facet == "year":
-        return (str(row.year),) if row.year else ()
-    value = row.type if facet == "type" else row.language
-    return (value,) if value else ()
+# A matching entry, as the first query returns it and the search then works on it:
+# (id, rank, publishers, type, themes, year, language, date as "YYYY-MM-DD" or "").
+ID, RANK, PUBLISHERS, TYPE, THEMES, YEAR, LANGUAGE, DATE = range(8)
+FACET_FIELD = {
+    "publisher": PUBLISHERS,
+    "type": TYPE,
+    "theme": THEMES,
+    "year": YEAR,
+    "language": LANGUAGE,
+}
+MULTI_VALUED = {"publisher", "theme"}  # space-separated slugs
 
 
 def _filter_test(facet, wanted):
-    """A predicate on _Row for one active filter (values within a facet are ORed)."""
+    """A predicate on a row for one active filter (values within a facet are ORed)."""
     if facet == "year":
         low, high = wanted
-        return lambda row: (
-            row.year is not None
-            and (low is None or row.year >= low)
-            and (high is None or row.year <= high)
-        )
-    wanted = frozenset(wanted)
-    if facet in ("publisher", "theme"):
-        return lambda row: not wanted.isdisjoint(_facet_values(row, facet))
-    return lambda row: (row.type if facet == "type" else row.language) in wanted
+        low = -1 if low is None else low
+        high = 10_000 if high is None else high
+        return lambda row: row[YEAR] is not None and low <= row[YEAR] <= high
+    field, wanted = FACET_FIELD[facet], frozenset(wanted)
+    if facet not in MULTI_VALUED:
+        return lambda row: row[field] in wanted
+    known = {}  # the same few slug lists recur on many rows: split each once
+
+    def test(row):
+        slugs = row[field]
+        passes = known.get(slugs)
+        if passes is None:
+            passes = known[slugs] = not wanted.isdisjoint(slugs.split())
+        return passes
+
+    return test
 
 
 def _year_selected(request, year):
@@ -258,68 +236,108 @@ def _year_selected(request, year):
     return (low is None or year >= low) and (high is None or year <= high)
 
 
+def _count(facet, fields):
+    """{value: count} from the raw field values of the rows counted for a facet."""
+    tally = Counter(fields)
+    if facet == "year":
+        return {str(year): n for year, n in tally.items() if year}
+    if facet not in MULTI_VALUED:
+        tally.pop("", None)
+        return dict(tally)
+    counted = Counter()
+    for slugs, n in tally.items():
+        for slug in dict.fromkeys(slugs.split()):
+            counted[slug] += n
+    return dict(counted)
+
+
 def filter_and_count(request, rows):
-    """(rows passing every active filter, {facet: Counter}) with each facet counted over the
-    rows passing every filter but its own."""
+    """(rows passing every active filter, {facet: {value: count}}), each facet counted over
+    the rows that pass every filter but its own."""
     tests = [(facet, _filter_test(facet, wanted)) for facet, wanted in request.filters().items()]
-    counts = {facet: Counter() for facet in FACETS}
-    matched = []
+    if not tests:
+        return rows, {f: _count(f, map(itemgetter(FACET_FIELD[f]), rows)) for f in FACETS}
+    matched, near = [], {facet: [] for facet in FACETS}  # near: failing only that facet
     for row in rows:
-        failed = [facet for facet, test in tests if not test(row)]
-        if not failed:
-            matched.append(row)
-            for facet in FACETS:
-                counts[facet].update(_facet_values(row, facet))
-        elif len(failed) == 1:
-            counts[failed[0]].update(_facet_values(row, failed[0]))
+        failed = None
+        for facet, test in tests:
+            if not test(row):
+                if failed is not None:
+                    break
+                failed = facet
+        else:
+            if failed is None:
+                matched.append(row)
+            else:
+                near[failed].append(row)
+    counts = {}
+    for facet in FACETS:
+        field = FACET_FIELD[facet]
+        counts[facet] = _count(
+            facet, chain(map(itemgetter(field), matched), map(itemgetter(field), near[facet]))
+        )
     return matched, counts
 
 
 def facet_lists(request, counts):
+    """{facet: [FacetValue]}: most frequent first (years newest first)."""
     facets = {}
     for facet in FACETS:
+        counted = counts.get(facet, {})
         if facet == "year":
             values = [
                 FacetValue(value, "", count, _year_selected(request, int(value)))
-                for value, count in counts[facet].items()
+                for value, count in counted.items()
             ]
             values.sort(key=lambda v: v.value, reverse=True)
         else:
             selected = set(getattr(request, facet))
             values = [
-                FacetValue(value, "", count, value in selected)
-                for value, count in counts[facet].items()
+                FacetValue(value, "", count, value in selected) for value, count in counted.items()
             ]
-            # A selected value that no longer matches anything stays listed, so it can be
-            # unselected.
-            values += [FacetValue(v, "", 0, True) for v in sorted(selected - set(counts[facet]))]
+            # A selected value that matches nothing now stays listed, so it can be unselected.
+            values += [FacetValue(v, "", 0, True) for v in sorted(selected - set(counted))]
             values.sort(key=lambda v: (-v.count, v.value))
         facets[facet] = values
     return facets
 
 
-def sort_rows(rows, sort):
+def sort_rows(rows, sort, ranked=True):
     """Sort in place: relevance = rank, then newest; newest/oldest = date then id. Entries
     without a date come last either way."""
+    rows.sort(key=itemgetter(DATE, ID), reverse=sort != "oldest")  # "" (no date) sorts first
     if sort == "oldest":
-        rows.sort(key=lambda row: (not row.date, row.date, row.id))
-        return rows
-    rows.sort(key=lambda row: row.id, reverse=True)
-    rows.sort(key=lambda row: row.date, reverse=True)  # "" (no date) sorts last
-    if sort != "newest":
-        rows.sort(key=lambda row: row.rank, reverse=True)
+        undated = next((i for i, row in enumerate(rows) if row[DATE]), len(rows))
+        rows[:] = rows[undated:] + rows[:undated]
+    elif sort == "relevance" and ranked:
+        rows.sort(key=itemgetter(RANK), reverse=True)  # stable: equal ranks stay newest first
     return rows
 
 
-class _Vocabulary:
-    """Words of the public entries' titles and summaries, with their document frequencies."""
+class TermIndex:
+    """The words of every entry's title and summary, held per process for suggest() and
+    related(); rebuilt when the entries change.
 
-    def __init__(self, texts):
+    frequency: in how many *public* entries each word appears: suggest()'s vocabulary, which so
+        never offers a word found only in members' entries.
+    postings: word -> ids of the entries (any visibility) using it, for the words shared by at
+        least two entries and at most half of them: related()'s term overlap.
+    """
+
+    def __init__(self, rows):
         self.frequency = Counter()
-        self.documents = 0
-        for text in texts:
-            self.documents += 1
-            self.frequency.update({w for w in words_of(text) if len(w) >= 3 and not w.isdigit()})
+        self.visibility = {}
+        postings = {}
+        for entry_id, visibility, title, summary in rows:
+            self.visibility[entry_id] = visibility
+            words = {w for w in words_of(f"{title} {summary}") if len(w) >= 3 and not w.isdigit()}
+            if visibility == "public":
+                self.frequency.update(words)
+            for word in words:
+                postings.setdefault(word, []).append(entry_id)
+        self.documents = len(self.visibility)
+        ceiling = max(self.documents // 2, 2)
+        self.postings = {w: ids for w, ids in postings.items() if 2 <= len(ids) <= ceiling}
         self.by_length = {}
         for word in self.frequency:
             self.by_length.setdefault(len(word), []).append(word)
@@ -342,28 +360,51 @@ class _Vocabulary:
 
         return max(matches, key=score)
 
+    def overlap(self, entry_id, text, visibilities):
+        """{id: score in 0..1} of the visible entries sharing the text's most distinctive words
+        (up to RELATED_TERMS, rarest first), each shared word worth its rarity, log(N / df)."""
+        terms = [
+            word
+            for word in dict.fromkeys(words_of(text))
+            if len(word) >= 4
+            and word not in RELATED_STOP_WORDS
+            and not word.isdigit()
+            and word in self.postings
+        ]
+        terms.sort(key=lambda w: len(self.postings[w]))  # stable: title words first among equals
+        scores = Counter()
+        for word in terms[:RELATED_TERMS]:
+            ids = self.postings[word]
+            weight = math.log(self.documents / len(ids))
+            for other in ids:
+                scores[other] += weight
+        scores.pop(entry_id, None)
+        allowed = set(visibilities)
+        scores = {i: score for i, score in scores.items() if self.visibility.get(i) in allowed}
+        best = max(scores.values(), default=0.0) or 1.0
+        return {i: score / best for i, score in scores.items()}
 
-_vocabulary_cache = {}
-_vocabulary_lock = threading.Lock()
+
+_term_indexes = {}
+_term_index_lock = threading.Lock()
 
 
-def vocabulary():
-    """The cached vocabulary, rebuilt when the index changed (entry count or latest update)."""
-    stamp = IndexEntry.objects.aggregate(n=Count("id"), last=Max("updated_at"))
+def term_index():
+    """This process's TermIndex for the current database, rebuilt whenever the number of entries
+    or their latest update time has changed."""
     key = (connection.alias, str(connection.settings_dict.get("NAME")))
-    stamp = (stamp["n"], stamp["last"])
-    cached = _vocabulary_cache.get(key)
+    found = IndexEntry.objects.aggregate(n=Count("id"), last=Max("updated_at"))
+    stamp = (found["n"], found["last"])
+    cached = _term_indexes.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
-    with _vocabulary_lock:
-        texts = (
-            f"{title} {summary}"
-            for title, summary in IndexEntry.objects.filter(visibility="public")
-            .values_list("title", "summary")
-            .iterator(chunk_size=2000)
-        )
-        built = _Vocabulary(texts)
-        _vocabulary_cache[key] = (stamp, built)
+    with _term_index_lock:
+        cached = _term_indexes.get(key)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        rows = IndexEntry.objects.values_list("id", "visibility", "title", "summary")
+        built = TermIndex(rows.iterator(chunk_size=2000))
+        _term_indexes[key] = (stamp, built)
     return built
 
 
@@ -398,7 +439,8 @@ def _sqlite_install_statements():
         f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS['update']}"
         f" AFTER UPDATE OF id, {columns} ON {TABLE} BEGIN {delete_old} {insert_new} END",
         f"CREATE INDEX IF NOT EXISTS {FACET_INDEX} ON {TABLE}"
-        " (visibility, date, year, type, language, publishers, themes)",
+        " (id, visibility, publishers, type, themes, year, language, date)",
+        f"CREATE INDEX IF NOT EXISTS {UPDATED_INDEX} ON {TABLE} (updated_at)",
     ]
 
 
@@ -429,8 +471,10 @@ PG_INSTALL = [
     f"CREATE INDEX IF NOT EXISTS {PG_VECTOR_INDEX} ON {TABLE} USING GIN ({PG_VECTOR})",
     f"CREATE INDEX IF NOT EXISTS {PG_TITLE_INDEX} ON {TABLE}"
     " USING GIN (to_tsvector('simple'::regconfig, title))",
+    f"CREATE INDEX IF NOT EXISTS {UPDATED_INDEX} ON {TABLE} (updated_at)",
 ]
 PG_UNINSTALL = [
+    f"DROP INDEX IF EXISTS {UPDATED_INDEX}",
     f"DROP INDEX IF EXISTS {PG_TITLE_INDEX}",
     f"DROP INDEX IF EXISTS {PG_VECTOR_INDEX}",
     f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {PG_VECTOR}",
@@ -460,6 +504,7 @@ def remove_fulltext(db_connection):
             for name in TRIGGERS.values():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
             cursor.execute(f"DROP INDEX IF EXISTS {FACET_INDEX}")
+            cursor.execute(f"DROP INDEX IF EXISTS {UPDATED_INDEX}")
             cursor.execute(f"DROP TABLE IF EXISTS {TITLES_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
         elif db_connection.vendor == "postgresql":
@@ -474,7 +519,7 @@ def fulltext_missing(db_connection):
         if db_connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master")
             present = {name for (name,) in cursor.fetchall()}
-            wanted = [FTS_TABLE, TITLES_TABLE, FACET_INDEX, *TRIGGERS.values()]
+            wanted = [FTS_TABLE, TITLES_TABLE, FACET_INDEX, UPDATED_INDEX, *TRIGGERS.values()]
         else:
             cursor.execute(
                 "SELECT indexname FROM pg_indexes"
@@ -485,47 +530,63 @@ def fulltext_missing(db_connection):
                 [TABLE, TABLE, PG_VECTOR],
             )
             present = {name for (name,) in cursor.fetchall()}
-            wanted = [PG_VECTOR, PG_VECTOR_INDEX, PG_TITLE_INDEX]
+            wanted = [PG_VECTOR, PG_VECTOR_INDEX, PG_TITLE_INDEX, UPDATED_INDEX]
     return [name for name in wanted if name not in present]
 
 
 # --- Vendor-specific queries ------------------------------------------------------------------
 
 
-class _SQLite:
-    """FTS5 queries. Facet fields are read through the covering index FACET_INDEX: the join
-    condition `m.id = +e.id` stops SQLite from fetching each row by rowid, which would walk the
-    overflow pages of the body and attachments stored before those fields."""
+FACETS_HINT = "/*facets*/"  # where the SQLite queries name the covering index
 
-    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, e.date"
+
+class _SQLite:
+    """FTS5 queries.
+
+    The facet fields come from the covering index FACET_INDEX, named with INDEXED BY: fetching
+    them from the table instead walks the overflow pages of the body and attachments stored
+    before them, which at 10,000 entries with long attachments made a search ten times slower.
+    Should a later migration's table remake have dropped the index, the queries run without it.
+    """
+
+    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, coalesce(e.date, '')"
+
+    def query(self, cursor, sql, params):
+        try:
+            cursor.execute(sql.replace(FACETS_HINT, f"INDEXED BY {FACET_INDEX}"), params)
+        except DatabaseError as error:
+            if "no such index" not in str(error):
+                raise
+            cursor.execute(sql.replace(FACETS_HINT, ""), params)
+        return cursor.fetchall()
 
     def match_rows(self, cursor, clauses, visibilities):
+        columns = f"e.id, %s, {self.FACET_COLUMNS}"
+        source = f"{TABLE} e {FACETS_HINT}"
         visible = f"e.visibility IN ({_placeholders(visibilities)})"
         if not clauses:
-            cursor.execute(
-                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
-                visibilities,
+            return self.query(
+                cursor, f"SELECT {columns} FROM {source} WHERE {visible}", [0.0, *visibilities]
             )
-            return cursor.fetchall()
         positive, negative = render_fts5(clauses)
         if positive:
             expression = f"({positive}) NOT ({negative})" if negative else positive
-            cursor.execute(
+            return self.query(
+                cursor,
                 f"WITH m(id, rank) AS (SELECT rowid, -{BM25} FROM {FTS_TABLE}"
                 f" WHERE {FTS_TABLE} MATCH %s)"
-                f" SELECT e.id, m.rank, {self.FACET_COLUMNS} FROM {TABLE} e"
-                f" JOIN m ON m.id = +e.id WHERE {visible}",
+                f" SELECT e.id, m.rank, {self.FACET_COLUMNS} FROM {source}"
+                f" JOIN m ON m.id = e.id WHERE {visible}",
                 [expression, *visibilities],
             )
-            return cursor.fetchall()
         if negative:
-            cursor.execute(
-                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}"
-                f" AND e.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
-                [*visibilities, negative],
+            return self.query(
+                cursor,
+                f"SELECT {columns} FROM {source} WHERE {visible} AND e.id NOT IN"
+                f" (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+                [0.0, *visibilities, negative],
             )
-            return cursor.fetchall()
-        return []  # only terms that index nothing ("_"): nothing can match them
+        return []  # only stop words or terms that index nothing ("_"): nothing to look for
 
     def snippets(self, cursor, clauses, ids):
         """{id: [snippet of each SNIPPET_COLUMNS column, markers around matches]}."""
@@ -538,23 +599,19 @@ class _SQLite:
             for c in SNIPPET_COLUMNS
         )
         marks = [MARK_START, MARK_END] * len(SNIPPET_COLUMNS)
-        found = {}
-        for entry_id in ids:  # a rowid lookup each: FTS5 seeks straight to the row
-            cursor.execute(
-                f"SELECT {columns} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = %s",
-                [*marks, expression, entry_id],
-            )
-            row = cursor.fetchone()
-            if row:
-                found[entry_id] = list(row)
-        return found
+        cursor.execute(  # FTS5 seeks to each rowid of the IN list
+            f"SELECT rowid, {columns} FROM {FTS_TABLE}"
+            f" WHERE {FTS_TABLE} MATCH %s AND rowid IN ({_placeholders(ids)})",
+            [*marks, expression, *ids],
+        )
+        return {row[0]: list(row[1:]) for row in cursor.fetchall()}
 
     def autocomplete_rows(self, cursor, words, text, visibilities, limit):
         expression = " AND ".join(
             [*(_quote_fts((w,)) for w in words[:-1]), _quote_fts((words[-1],)) + "*"]
         )
-        # Pick the ids first (title and visibility are stored before the long texts), then read
-        # the URLs of the few chosen.
+        # Choose the ids first (title and visibility are stored before the long texts), then
+        # read the URLs (stored after them) of the few chosen.
         cursor.execute(
             f"SELECT e.id FROM {TITLES_TABLE} t JOIN {TABLE} e ON e.id = t.rowid"
             f" WHERE {TITLES_TABLE} MATCH %s AND e.visibility IN ({_placeholders(visibilities)})"
@@ -579,60 +636,54 @@ class _SQLite:
         )
         return cursor.fetchone() is not None
 
-    def ranked_by_terms(self, cursor, terms, exclude_id, visibilities):
-        """[(id, rank)] of visible entries matching any of the terms, best first."""
-        expression = " OR ".join(_quote_fts((t,)) for t in terms if _indexable((t,)))
-        if not expression:
-            return []
-        cursor.execute(
-            f"WITH m(id, rank) AS (SELECT rowid, -{BM25} FROM {FTS_TABLE}"
-            f" WHERE {FTS_TABLE} MATCH %s ORDER BY {BM25} LIMIT {RELATED_CANDIDATES * 2})"
-            f" SELECT e.id, m.rank FROM {TABLE} e JOIN m ON m.id = +e.id"
-            f" WHERE e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
-            f" ORDER BY m.rank DESC LIMIT {RELATED_CANDIDATES}",
-            [expression, *visibilities, exclude_id],
-        )
-        return cursor.fetchall()
-
     def rebuild(self, cursor):
         _sqlite_rebuild(cursor)
 
 
 class _Postgres:
-    """Queries over the generated tsvector column."""
+    """Queries over the generated tsvector column. Long texts live out of line (TOAST), so the
+    facet fields are cheap to read from the table itself."""
 
-    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, e.date"
+    FACET_COLUMNS = (
+        "e.publishers, e.type, e.themes, e.year, e.language,"
+        " coalesce(to_char(e.date, 'YYYY-MM-DD'), '')"
+    )
+
+    def query(self, cursor, sql, params):
+        cursor.execute(sql.replace(FACETS_HINT, ""), params)
+        return cursor.fetchall()
 
     def match_rows(self, cursor, clauses, visibilities):
         visible = f"e.visibility IN ({_placeholders(visibilities)})"
         if not clauses:
-            cursor.execute(
-                f"SELECT e.id, 0.0, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
+            return self.query(
+                cursor,
+                f"SELECT e.id, 0.0::float8, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
                 visibilities,
             )
-            return cursor.fetchall()
         query, params, has_positive = render_tsquery(clauses)
         if not query:
             return []
-        rank = f"ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)" if has_positive else "0.0"
-        cursor.execute(
+        rank = (
+            f"ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)" if has_positive else "0.0::float8"
+        )
+        return self.query(
+            cursor,
             f"SELECT e.id, {rank}, {self.FACET_COLUMNS}"
             f" FROM {TABLE} e, (SELECT {query} AS query) q"
             f" WHERE {visible} AND e.{PG_VECTOR} @@ q.query",
             [*params, *visibilities],
         )
-        return cursor.fetchall()
 
     def snippets(self, cursor, clauses, ids):
+        """{id: [headline of the summary, the body and, if neither matched, the attachments]}."""
         query, params, has_positive = render_tsquery(clauses)
         if not has_positive:
             return {}
         found = {entry_id: [] for entry_id in ids}
         pending = list(ids)
-        # Summary and body first; the (possibly very long) attachments only for the hits whose
-        # summary and body show no match.
         for column in SNIPPET_COLUMNS:
-            if column == "attachments":
+            if column == "attachments":  # possibly very long: only where nothing matched yet
                 pending = [i for i in pending if not any(MARK_START in s for s in found[i])]
             if not pending:
                 break
@@ -661,24 +712,14 @@ class _Postgres:
         return cursor.fetchall()
 
     def term_known(self, cursor, word):
+        # count(*), not LIMIT 1: with a LIMIT the planner bets on meeting a match early in a
+        # sequential scan, and reads every row's tsvector when there is none.
         cursor.execute(
-            f"SELECT 1 FROM {TABLE} WHERE visibility = 'public'"
-            f" AND {PG_VECTOR} @@ plainto_tsquery('english'::regconfig, %s) LIMIT 1",
+            f"SELECT count(*) FROM {TABLE} WHERE visibility = 'public'"
+            f" AND {PG_VECTOR} @@ plainto_tsquery('english'::regconfig, %s)",
             [word],
         )
-        return cursor.fetchone() is not None
-
-    def ranked_by_terms(self, cursor, terms, exclude_id, visibilities):
-        query = " || ".join(["plainto_tsquery('english'::regconfig, %s)"] * len(terms))
-        cursor.execute(
-            f"SELECT e.id, ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query) AS rank"
-            f" FROM {TABLE} e, (SELECT {query} AS query) q"
-            f" WHERE e.{PG_VECTOR} @@ q.query"
-            f" AND e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
-            f" ORDER BY rank DESC, e.id LIMIT {RELATED_CANDIDATES}",
-            [*terms, *visibilities, exclude_id],
-        )
-        return cursor.fetchall()
+        return cursor.fetchone()[0] > 0
 
     def rebuild(self, cursor):
         pass  # the generated column is always current
@@ -700,13 +741,13 @@ class DatabaseEngine(SearchEngine):
     def search(self, request, clauses, visibilities):
         visibilities = list(visibilities)
         if not visibilities:
-            facets = facet_lists(request, {facet: Counter() for facet in FACETS})
+            facets = facet_lists(request, {})
             return SearchResults(request, 0, [], facets, engine=self.name)
         dialect = _dialect()
         with connection.cursor() as cursor:
-            rows = _rows(dialect.match_rows(cursor, clauses, visibilities))
+            rows = dialect.match_rows(cursor, clauses, visibilities)
             matched, counts = filter_and_count(request, rows)
-            sort_rows(matched, request.sort)
+            sort_rows(matched, request.sort, ranked=bool(clauses))
             page = matched[request.offset : request.offset + request.page_size]
             hits = self._hits(cursor, dialect, clauses, page)
         return SearchResults(
@@ -721,7 +762,7 @@ class DatabaseEngine(SearchEngine):
     def _hits(cursor, dialect, clauses, page):
         if not page:
             return []
-        ids = [row.id for row in page]
+        ids = [row[ID] for row in page]
         cursor.execute(
             "SELECT id, key, kind, object_id, title, url, summary, substr(body, 1, 400)"
             f" FROM {TABLE} WHERE id IN ({_placeholders(ids)})",
@@ -730,10 +771,10 @@ class DatabaseEngine(SearchEngine):
         details = {row[0]: row[1:] for row in cursor.fetchall()}
         snippets = dialect.snippets(cursor, clauses, ids)
         hits = []
-        for row in page:
-            if row.id not in details:  # deleted since the first query
+        for entry_id, rank, publishers, type_, _, _, _, date in page:
+            if entry_id not in details:  # deleted since the first query
                 continue
-            key, kind, object_id, title, url, summary, body_start = details[row.id]
+            key, kind, object_id, title, url, summary, body_start = details[entry_id]
             hits.append(
                 Hit(
                     key=key,
@@ -741,11 +782,11 @@ class DatabaseEngine(SearchEngine):
                     object_id=object_id,
                     title=title,
                     url=url,
-                    snippet=_best_snippet(snippets.get(row.id, []), summary or body_start),
-                    publishers=list(row.publishers),
-                    type=row.type,
-                    date=row.date,
-                    score=row.rank,
+                    snippet=_best_snippet(snippets.get(entry_id, []), summary or body_start),
+                    publishers=list(dict.fromkeys(publishers.split())),
+                    type=type_,
+                    date=date,
+                    score=rank,
                 )
             )
         return hits
@@ -756,38 +797,9 @@ class DatabaseEngine(SearchEngine):
         visibilities = list(visibilities)
         if not words or not visibilities or limit < 1:
             return []
-        publishers = self._publishers(text, min(AUTOCOMPLETE_PUBLISHERS, limit))
         with connection.cursor() as cursor:
-            rows = _dialect().autocomplete_rows(
-                cursor, words, text, visibilities, limit - len(publishers)
-            )
-        titles = [{"label": title, "url": url, "kind": kind} for title, url, kind in rows]
-        return titles + publishers
-
-    @staticmethod
-    def _publishers(text, limit):
-        """Publishers whose name (or short name) starts with, then contains, the text."""
-        if limit < 1:
-            return []
-        from django.db.models import Q
-
-        from library.models import Publisher
-
-        found = Publisher.objects.filter(
-            Q(name__icontains=text) | Q(short_name__istartswith=text)
-        ).values_list("name", "slug", "short_name")[:50]
-        lowered = text.lower()
-        ranked = sorted(
-            found,
-            key=lambda p: (
-                not (p[0].lower().startswith(lowered) or p[2].lower().startswith(lowered)),
-                p[0].lower(),
-            ),
-        )
-        return [
-            {"label": name, "url": "", "kind": "publisher", "value": slug}
-            for name, slug, _ in ranked[:limit]
-        ]
+            rows = _dialect().autocomplete_rows(cursor, words, text, visibilities, limit)
+        return [{"label": title, "url": url, "kind": kind} for title, url, kind in rows]
 
     def suggest(self, text):
         """Replace each word found nowhere in the public entries by the closest word of their
@@ -799,7 +811,7 @@ class DatabaseEngine(SearchEngine):
         }
         if not words:
             return ""
-        known = vocabulary()
+        known = term_index()
         dialect = _dialect()
         replacements = {}
         with connection.cursor() as cursor:
@@ -814,8 +826,8 @@ class DatabaseEngine(SearchEngine):
         return re.sub(r"\w+", lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
 
     def related(self, key, visibilities, limit=4):
-        """Entries sharing the most distinctive words of this one's title and summary, ranked by
-        the engine, then raised for each theme and publisher they share with it."""
+        """Entries sharing the most distinctive words of this one's title and summary (rarer
+        words count for more), raised for each theme and publisher they share with it."""
         entry = (
             IndexEntry.objects.filter(key=key)
             .values("id", "title", "summary", "themes", "publishers")
@@ -824,27 +836,13 @@ class DatabaseEngine(SearchEngine):
         visibilities = list(visibilities)
         if entry is None or not visibilities or limit < 1:
             return []
-        known = vocabulary()
-        ceiling = max(known.documents // 2, 2)
-        terms = [
-            word
-            for word in dict.fromkeys(words_of(f"{entry['title']} {entry['summary']}"))
-            if len(word) >= 4
-            and word not in RELATED_STOP_WORDS
-            and not word.isdigit()
-            and known.frequency.get(word, 0) <= ceiling
-        ]
-        # Rarer first; among equals the earlier (title words come first).
-        terms = sorted(terms, key=lambda w: known.frequency.get(w, 0))[:RELATED_TERMS]
+        text = f"{entry['title']} {entry['summary']}"
+        scores = term_index().overlap(entry["id"], text, visibilities)
         themes = set(entry["themes"].split())
         publishers = set(entry["publishers"].split())
-        scores = {}
+        dialect = _dialect()
         with connection.cursor() as cursor:
-            if terms:
-                ranked = _dialect().ranked_by_terms(cursor, terms, entry["id"], visibilities)
-                best = max((rank for _, rank in ranked), default=0) or 1.0
-                scores = {entry_id: float(rank) / best for entry_id, rank in ranked}
-            shared = self._sharing(cursor, entry["id"], themes, publishers, visibilities)
+            shared = self._sharing(dialect, cursor, entry["id"], themes, publishers, visibilities)
             for entry_id, their_themes, their_publishers in shared:
                 boost = 0.25 * len(themes & set(their_themes.split())) + 0.15 * len(
                     publishers & set(their_publishers.split())
@@ -852,15 +850,19 @@ class DatabaseEngine(SearchEngine):
                 scores[entry_id] = scores.get(entry_id, 0.0) + boost
             if not scores:
                 return []
-            best_ids = sorted(scores, key=lambda i: (-scores[i], -i))[:limit]
+            # Read the keys back with the visibility checked again: an entry restricted or
+            # deleted since the term index was built drops out here.
+            best_ids = sorted(scores, key=lambda i: (-scores[i], -i))[: limit * 2 + 4]
             cursor.execute(
-                f"SELECT id, key FROM {TABLE} WHERE id IN ({_placeholders(best_ids)})", best_ids
+                f"SELECT id, key FROM {TABLE} WHERE id IN ({_placeholders(best_ids)})"
+                f" AND visibility IN ({_placeholders(visibilities)})",
+                [*best_ids, *visibilities],
             )
             keys = dict(cursor.fetchall())
-        return [keys[i] for i in best_ids if i in keys]
+        return [keys[i] for i in best_ids if i in keys][:limit]
 
     @staticmethod
-    def _sharing(cursor, exclude_id, themes, publishers, visibilities):
+    def _sharing(dialect, cursor, exclude_id, themes, publishers, visibilities):
         """[(id, themes, publishers)] of visible entries sharing a theme or publisher."""
         conditions, params = [], []
         for column, slugs in (("themes", themes), ("publishers", publishers)):
@@ -869,13 +871,13 @@ class DatabaseEngine(SearchEngine):
                 params.append(f"% {_like_escape(slug)} %")
         if not conditions:
             return []
-        cursor.execute(
-            f"SELECT e.id, e.themes, e.publishers FROM {TABLE} e"
+        return dialect.query(
+            cursor,
+            f"SELECT e.id, e.themes, e.publishers FROM {TABLE} e {FACETS_HINT}"
             f" WHERE e.visibility IN ({_placeholders(visibilities)}) AND e.id != %s"
             f" AND ({' OR '.join(conditions)})",
             [*visibilities, exclude_id, *params],
         )
-        return cursor.fetchall()
 
     def upsert(self, entries):
         """Nothing to do: the entries are the index, and the database keeps its full-text data
