@@ -256,7 +256,15 @@ class LibraryIndexPage(RoutablePageMixin, Page):
         from search.pages import page_context
         from search.query import SearchRequest
 
-        results = service.run_search(SearchRequest.from_params(request.GET), request.user)
+        search_request = SearchRequest.from_params(request.GET)
+        results = service.run_search(search_request, request.user)
+        last_page = max(1, -(-results.total // search_request.page_size))
+        if search_request.page > last_page:
+            search_request.page = last_page
+            search_request.corrections.append(
+                f"There are only {last_page} pages of results; this is the last."
+            )
+            results = service.run_search(search_request, request.user)
         item_ids = [hit.object_id for hit in results.hits if hit.kind == "item"]
         items = LibraryItemPage.objects.listing().in_bulk(item_ids)
         for hit in results.hits:

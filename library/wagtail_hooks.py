@@ -2,15 +2,55 @@
 the privacy check on every document download."""
 
 import django_filters
+from django.contrib import messages
 from django.http import Http404
+from django.utils.functional import cached_property
 from wagtail import hooks
 from wagtail.admin.views.pages.listing import PageFilterSet
 from wagtail.admin.viewsets.pages import PageListingViewSet
 from wagtail.snippets.models import register_snippet
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import DeleteView, SnippetViewSet
 
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
 from portal import policy
+
+
+class TaxonomyDeleteView(DeleteView):
+    """Wagtail's delete view, except that a publisher or type that items use (drafts included)
+    is refused by name: the page lists those items, and a POST shows it again instead of
+    deleting. The items are read from the database, not the reference index, which may lag."""
+
+    items_lookup = None  # the LibraryItemPage filter that finds the items using self.object
+
+    @cached_property
+    def items_in_use(self):
+        lookup = {self.items_lookup: self.object}
+        return list(LibraryItemPage.objects.filter(**lookup).distinct().order_by("title"))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["items_in_use"] = self.items_in_use
+        context["is_protected"] = bool(self.items_in_use) or context.get("is_protected", False)
+        return context
+
+    def form_valid(self, form):
+        if self.items_in_use:
+            count = len(self.items_in_use)
+            messages.error(
+                self.request,
+                f"{self.object} was not deleted: {count} library "
+                f"item{'s' if count != 1 else ''} use{'' if count != 1 else 's'} it.",
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=409)
+        return super().form_valid(form)
+
+
+class PublisherDeleteView(TaxonomyDeleteView):
+    items_lookup = "publisher_links__publisher"
+
+
+class ResourceTypeDeleteView(TaxonomyDeleteView):
+    items_lookup = "resource_type"
 
 
 class PublisherViewSet(SnippetViewSet):
@@ -21,6 +61,8 @@ class PublisherViewSet(SnippetViewSet):
     add_to_admin_menu = True
     list_display = ["name", "short_name", "website"]
     search_fields = ["name", "short_name"]
+    delete_view_class = PublisherDeleteView
+    delete_template_name = "library/admin/taxonomy_confirm_delete.html"
 
 
 class ResourceTypeViewSet(SnippetViewSet):
@@ -30,6 +72,8 @@ class ResourceTypeViewSet(SnippetViewSet):
     menu_order = 220
     add_to_admin_menu = True
     list_display = ["name", "plural", "sort_order"]
+    delete_view_class = ResourceTypeDeleteView
+    delete_template_name = "library/admin/taxonomy_confirm_delete.html"
 
 
 register_snippet(PublisherViewSet)

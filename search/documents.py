@@ -41,25 +41,44 @@ def entry_fields(key):
     from library.models import LibraryItemPage, ThemePage
 
     kind, _, raw_id = key.partition(":")
-    model = {"item": LibraryItemPage, "theme": ThemePage}.get(kind)
-    page = model and model.objects.live().public().filter(pk=int(raw_id)).first()
-    if page is None:
-        return None
     if kind == "theme":
-        return {
-            "kind": "theme",
-            "object_id": page.pk,
-            "title": page.title,
-            "summary": page.search_description,
-            "body": strip_tags(page.introduction),
-            "url": page.url or "",
-        }
-    return _item_fields(page)
+        page = ThemePage.objects.live().public().filter(pk=int(raw_id)).first()
+        return page and theme_fields(page)
+    pages = items_for_indexing(LibraryItemPage.objects.filter(pk=int(raw_id)))
+    return item_fields(pages[0], public_theme_ids()) if pages else None
 
 
-def _item_fields(page):
-    publishers = [link.publisher for link in page.publisher_links.select_related("publisher")]
-    themes = list(page.themes.live().public().order_by("path"))
+def theme_fields(page):
+    return {
+        "kind": "theme",
+        "object_id": page.pk,
+        "title": page.title,
+        "summary": page.search_description,
+        "body": strip_tags(page.introduction),
+        "url": page.url or "",
+    }
+
+
+def public_theme_ids():
+    from library.models import ThemePage
+
+    return set(ThemePage.objects.live().public().values_list("pk", flat=True))
+
+
+def items_for_indexing(queryset):
+    """Live, public items with everything item_fields reads, in a fixed number of queries."""
+    return list(
+        queryset.live()
+        .public()
+        .select_related("resource_type")
+        .prefetch_related("publisher_links__publisher", "themes", "attachments__document")
+    )
+
+
+def item_fields(page, theme_ids):
+    """Index fields of an item prepared by items_for_indexing; theme_ids are the public themes."""
+    publishers = [link.publisher for link in page.publisher_links.all()]
+    themes = sorted((t for t in page.themes.all() if t.pk in theme_ids), key=lambda t: t.path)
     return {
         "kind": "item",
         "object_id": page.pk,
@@ -67,8 +86,7 @@ def _item_fields(page):
         "summary": page.summary,
         "body": _stream_text(page.body),
         "attachments": "\n".join(
-            document_text(attachment.document)
-            for attachment in page.attachments.select_related("document")
+            document_text(attachment.document) for attachment in page.attachments.all()
         )[:MAX_ATTACHMENT_CHARS],
         "publishers": " ".join(p.slug for p in publishers),
         "publisher_names": ", ".join(p.name for p in publishers),

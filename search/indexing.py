@@ -86,25 +86,36 @@ def apply_pending_changes(batch=APPLY_BATCH):
         applied += len(ids)
 
 
-def rebuild_database_index(progress=None):
-    """Recompute every IndexEntry from the content (used by search_reindex)."""
+def rebuild_database_index(progress=None, batch=500):
+    """Recompute every IndexEntry from the content (used by search_reindex), in batches."""
     from library.models import LibraryItemPage, ThemePage
-    from search.documents import item_key, theme_key
+    from search.documents import (
+        item_fields,
+        item_key,
+        items_for_indexing,
+        public_theme_ids,
+        theme_fields,
+        theme_key,
+    )
 
-    wanted = [
-        theme_key(pk) for pk in ThemePage.objects.live().public().values_list("pk", flat=True)
-    ]
-    wanted += [
-        item_key(pk) for pk in LibraryItemPage.objects.live().public().values_list("pk", flat=True)
-    ]
+    theme_ids = public_theme_ids()
+    item_ids = list(LibraryItemPage.objects.live().public().values_list("pk", flat=True))
+    done = 0
     with transaction.atomic():
-        IndexEntry.objects.exclude(key__in=wanted).filter(kind__in=["item", "theme"]).delete()
-        for done, key in enumerate(wanted, start=1):
-            fields = entry_fields(key)
-            if fields is not None:
-                IndexEntry.objects.update_or_create(key=key, defaults=fields)
-            if progress and done % 200 == 0:
-                progress(done)
-    if progress:
-        progress(len(wanted))
-    return len(wanted)
+        # Members-only entries (forum content) are kept; library entries are rebuilt whole.
+        IndexEntry.objects.filter(kind__in=["item", "theme"]).delete()
+        themes = ThemePage.objects.filter(pk__in=theme_ids)
+        IndexEntry.objects.bulk_create(
+            IndexEntry(key=theme_key(page.pk), **theme_fields(page)) for page in themes
+        )
+        for start in range(0, len(item_ids), batch):
+            pages = items_for_indexing(
+                LibraryItemPage.objects.filter(pk__in=item_ids[start : start + batch])
+            )
+            IndexEntry.objects.bulk_create(
+                IndexEntry(key=item_key(page.pk), **item_fields(page, theme_ids)) for page in pages
+            )
+            done += len(pages)
+            if progress:
+                progress(done + len(theme_ids))
+    return done + len(theme_ids)

@@ -166,17 +166,21 @@ def _relation_rows(page, relations):
     """The current and wanted rows of each child relation, as comparable lists of dicts."""
     current, wanted = {}, {}
     for name, rows in relations.items():
-        keys = sorted({key for _, values in rows for key in values})
+        keys = sorted({key for _, values in rows for key in values} | {"sort_order"})
         current[name] = [
             {key: getattr(child, key) for key in keys} for child in getattr(page, name).all()
         ]
-        wanted[name] = [values for _, values in rows]
+        wanted[name] = [{**values, "sort_order": n} for n, (_, values) in enumerate(rows)]
     return current, wanted
 
 
 def _apply_relations(page, relations):
+    # Every relation here is Orderable: without a sort_order the order is the database's whim
+    # (PostgreSQL does not keep insertion order), e.g. the Technology theme's key items.
     for name, rows in relations.items():
-        getattr(page, name).set([model(**values) for model, values in rows])
+        getattr(page, name).set(
+            [model(**values, sort_order=n) for n, (model, values) in enumerate(rows)]
+        )
 
 
 def _child_page(parent, model, slug, fields, relations, changes, themes=None):
