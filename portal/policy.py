@@ -39,9 +39,7 @@ MEMBERS_GROUP = "Members"
 def is_member(user):
     """An approved, active member of the portal."""
     return (
-        user.is_authenticated
-        and user.is_active
-        and user.groups.filter(name=MEMBERS_GROUP).exists()
+        user.is_authenticated and user.is_active and user.groups.filter(name=MEMBERS_GROUP).exists()
     )
 
 
