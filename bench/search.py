@@ -34,6 +34,7 @@ import gc
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -183,9 +184,14 @@ def main():
             out = handle.name
         command = [sys.executable, __file__, *sys.argv[1:], "--worker", database, "--out", out]
         print(f"=== {database} ===", flush=True)
-        result = subprocess.run(command, check=False)
-        if result.returncode != 0:
-            print(f"{database}: worker failed with exit code {result.returncode}", flush=True)
+        child = subprocess.Popen(command)
+        # A TERM to this process ends the worker too, which then cleans up after itself.
+        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+        returncode = child.wait()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if returncode != 0:
+            print(f"{database}: worker failed with exit code {returncode}", flush=True)
+            Path(out).unlink(missing_ok=True)
             continue
         runs.append(json.loads(Path(out).read_text()))
         Path(out).unlink()
@@ -440,6 +446,10 @@ def draw_chart_pillow(series, path):
 def worker(args):
     from library_pages import drop_postgres, fresh_postgres
 
+    # Stopped with TERM (or INT, which a shell's background job ignores), still drop the
+    # PostgreSQL database, the OpenSearch indexes and the temporary folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     os.environ.pop("SEARCH_URL", None)
     os.environ.pop("REDIS_URL", None)
     os.environ["VAR_DIR"] = var_dir = tempfile.mkdtemp(prefix="portal-bench-search-")
@@ -777,10 +787,10 @@ def query_setup():
     return {"filters": {"type": "report", "theme": theme}}
 
 
-def timed(call, inputs, requests, budget):
+def timed(call, inputs, requests, budget, warm_up=True, min_requests=MIN_REQUESTS):
     """Warm up with one call per input, then time up to `requests` calls rotating through the
-    inputs; stops early (after MIN_REQUESTS) once `budget` seconds have passed."""
-    for value in inputs:
+    inputs; stops early (after `min_requests`) once `budget` seconds have passed."""
+    for value in inputs if warm_up else ():
         call(value)
     gc.collect()
     timings, per_input = [], {}
@@ -792,7 +802,7 @@ def timed(call, inputs, requests, budget):
         elapsed = (time.perf_counter() - before) * 1000
         timings.append(elapsed)
         per_input.setdefault(value, []).append(elapsed)
-        if number + 1 >= MIN_REQUESTS and time.perf_counter() - started > budget:
+        if number + 1 >= min_requests and time.perf_counter() - started > budget:
             break
     result = summary(timings)
     result["per_query_median_ms"] = {
@@ -911,8 +921,20 @@ def measure_stock(args, clock):
         parts["facets"].append((after - middle) * 1000)
         totals[text] = {"total": total, "page": len(page), "facet_values": [len(f) for f in facets]}
 
-    measured = timed(stock, QUERIES, args.requests, args.measure_budget)
-    skip = len(QUERIES)  # the warm-up calls
+    # One warm-up call first; when it takes seconds (Wagtail's database backend at 10,000 items
+    # and more), that is all the warm-up, and 3 timed calls are enough within the budget.
+    before = time.perf_counter()
+    stock(QUERIES[0])
+    slow = time.perf_counter() - before > 1.0
+    measured = timed(
+        stock,
+        QUERIES,
+        args.requests,
+        args.measure_budget,
+        warm_up=not slow,
+        min_requests=3 if slow else MIN_REQUESTS,
+    )
+    skip = 1 if slow else 1 + len(QUERIES)  # the warm-up calls
     result = {
         "total": measured,
         "search": summary(parts["search"][skip:]),
