@@ -1,9 +1,12 @@
 from django.conf import settings
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
+from django.views.static import serve as static_serve
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.documents.views import serve as document_serve
 
 from config.views import healthz
 from library.api import api_router
@@ -12,6 +15,12 @@ from search import views as search_views
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(settings.WAGTAIL_ADMIN_PATH.strip("/") + "/", include(wagtailadmin_urls)),
+    # Downloads may be drafts only editors can see: never let a shared cache keep them.
+    re_path(
+        r"^documents/(\d+)/(.*)$",
+        cache_control(private=True)(document_serve.serve),
+        name="wagtaildocs_serve",
+    ),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", api_router.urls),
@@ -21,9 +30,15 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Development serves uploaded images straight from MEDIA_ROOT. Documents are never served
+    # this way: they go through Wagtail's serve view and its privacy check (documents/ above).
+    urlpatterns.append(
+        re_path(
+            r"^media/(?P<path>(?:original_images|images)/.+)$",
+            static_serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 
 # Wagtail's page tree serves everything not matched above, so it comes last.
 urlpatterns.append(path("", include(wagtail_urls)))

@@ -6,6 +6,7 @@ delete view refuses and lists the items that use it.
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404
@@ -25,6 +26,8 @@ from wagtail.search import index
 from library.blocks import BodyBlock
 
 ITEMS_PER_PAGE = 20
+# First path segments LibraryIndexPage routes itself, so no item may take them as its slug.
+LIBRARY_ROUTES = {"publishers", "types", "themes", "feed"}
 KEY_ITEMS_ON_THEME = 8
 
 LANGUAGES = [
@@ -374,6 +377,13 @@ class LibraryItemPage(Page):
 
     class Meta:
         indexes = [models.Index(fields=["publication_date"])]
+
+    def clean(self):
+        super().clean()
+        if self.slug in LIBRARY_ROUTES:
+            raise ValidationError(
+                {"slug": f"“{self.slug}” is a library address of its own; choose another slug."}
+            )
 
     @cached_property
     def publishers(self):

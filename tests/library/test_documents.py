@@ -142,7 +142,15 @@ def test_served_documents_cannot_run_in_the_browser(demo_site, client):
     assert response["Content-Type"] == "application/pdf"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'"
+    assert "private" in response["Cache-Control"]
     assert b"".join(response.streaming_content) == PDF
+
+
+def test_files_are_never_served_around_the_privacy_check(demo_site, client, settings):
+    """In development MEDIA_ROOT serves images, never documents: a draft's file stays private."""
+    document = make_document("Draft only", filename="draft-only.pdf", content=PDF)
+    assert client.get(document.url).status_code == 404
+    assert client.get(f"/media/{document.file.name}").status_code == 404
 
 
 def test_a_pdf_named_file_with_html_inside_is_served_as_pdf(demo_site, editor, client):

@@ -418,3 +418,13 @@ def test_admin_refuses_an_item_under_the_wrong_parent(demo_site, superuser, clie
         "wagtailadmin_pages:add", args=("library", "themepage", LibraryIndexPage.objects.get().pk)
     )
     assert client.get(url).status_code != 200
+
+
+@pytest.mark.parametrize("slug", ["publishers", "types", "themes", "feed"])
+def test_items_cannot_take_a_library_route_as_slug(demo_site, slug):
+    from django.core.exceptions import ValidationError
+
+    item = LibraryItemPage.objects.first()
+    item.slug = slug
+    with pytest.raises(ValidationError, match="library address of its own"):
+        item.full_clean()
