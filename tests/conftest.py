@@ -116,6 +116,8 @@ def running_site(fresh_database_url, tmp_path_factory):
     environment = {
         "DATABASE_URL": fresh_database_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        # An engine index of its own, apart from what in-process tests index.
+        "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
     }
     manage("migrate", "--noinput", env=environment)
     manage("setup_demo", env=environment)

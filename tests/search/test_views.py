@@ -1,8 +1,11 @@
 """The search page (the library index) and the JSON API, including every kind of bad input."""
 
-from django.test import TestCase
+import uuid
 
-from tests.search.conftest import load_indexed_library
+from django.conf import settings
+from django.test import TestCase, override_settings
+
+from tests.search.conftest import drop_engine_index, load_indexed_library
 
 BAD_PAGE_PARAMETERS = [
     {"q": ""},
@@ -37,6 +40,21 @@ BAD_API_PARAMETERS = [
 
 
 class SearchViews(TestCase):
+    """Runs on the profile's engine, in an index of its own."""
+
+    @classmethod
+    def setUpClass(cls):
+        index = {**settings.SEARCH, "INDEX": f"test-{uuid.uuid4().hex[:10]}"}
+        cls.index_override = override_settings(SEARCH=index)
+        cls.index_override.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_engine_index()
+        cls.index_override.disable()
+
     @classmethod
     def setUpTestData(cls):
         load_indexed_library()
