@@ -23,7 +23,8 @@ bench/results/search-latency.png (matplotlib if installed, else Pillow).
 
     .venv/bin/python bench/search.py [--sizes 1000,10000,100000]
         [--opensearch http://127.0.0.1:59200] [--databases profile|sqlite,postgres]
-        [--postgres-url postgres://…] [--requests 50] [--reindex-budget 60] [--merge]
+        [--postgres-url postgres://…] [--requests 50] [--reindex-budget 60]
+        [--stock-timeout 45] [--merge] [--chart-only]
 
 SEARCH_URL and REDIS_URL are ignored (the engine is switched per measurement; the cache is
 local); OpenSearch indexes go under a fresh alias bench-search-<random> and are deleted at the end.

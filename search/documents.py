@@ -62,7 +62,7 @@ def theme_fields(page):
 def public_theme_ids():
     from library.models import ThemePage
 
-    return set(ThemePage.objects.live().public().values_list("pk", flat=True))
+    return set(ThemePage.objects.live().public().order_by().values_list("pk", flat=True))
 
 
 def items_for_indexing(queryset):

@@ -22,6 +22,20 @@ SORTS = {
 }
 FACETS = ("publisher", "type", "theme", "year", "language")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# PostgreSQL's English stop words (tsearch_data/english.stop). A word on its own that is one of
+# these asks for nothing, so parse_text drops it: every engine then answers "guidance for the
+# police" alike, instead of one requiring a word another's analyser removed.
+SEARCH_STOP_WORDS = frozenset(
+    """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+    her hers herself it its itself they them their theirs themselves what which who whom this that
+    these those am is are was were be been being have has had having do does did doing a an the
+    and but if or because as until while of at by for with about against between into through
+    during before after above below to from up down in out on off over under again further then
+    once here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very s t can will just don should now
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
 
 
 class BadSearchRequest(ValueError):
@@ -168,7 +182,11 @@ def parse_text(text, synonyms=None):
             alternatives = (phrase, *synonyms.get(phrase, ()))
             clauses.append(Clause(tuple(dict.fromkeys(alternatives)), negated))
     clauses = _merge_multiword_synonyms(clauses, synonyms)
-    return clauses[:MAX_CLAUSES]
+    return [clause for clause in clauses if not _only_stop_words(clause)][:MAX_CLAUSES]
+
+
+def _only_stop_words(clause):
+    return all(len(words) == 1 and words[0] in SEARCH_STOP_WORDS for words in clause.alternatives)
 
 
 def _tokens(text):

@@ -114,9 +114,10 @@ def _label_facets(results):
     from library.models import LANGUAGES, Publisher, ResourceType, ThemePage
 
     labels = {
-        "publisher": dict(Publisher.objects.values_list("slug", "name")),
-        "type": dict(ResourceType.objects.values_list("slug", "name")),
-        "theme": dict(ThemePage.objects.values_list("slug", "title")),
+        # .order_by(): labels need no order, and the default one walks the page tree.
+        "publisher": dict(Publisher.objects.order_by().values_list("slug", "name")),
+        "type": dict(ResourceType.objects.order_by().values_list("slug", "name")),
+        "theme": dict(ThemePage.objects.order_by().values_list("slug", "title")),
         "language": dict(LANGUAGES),
     }
     for facet, values in results.facets.items():

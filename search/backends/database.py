@@ -38,7 +38,7 @@ from django.utils.html import escape
 
 from search.backends.base import SearchEngine
 from search.models import IndexEntry
-from search.query import FACETS, FacetValue, Hit, SearchResults, words_of
+from search.query import FACETS, SEARCH_STOP_WORDS, FacetValue, Hit, SearchResults, words_of
 
 TABLE = "site_search_indexentry"
 FTS_TABLE = f"{TABLE}_fts"  # SQLite: stemmed, every text field
@@ -76,18 +76,6 @@ SUGGEST_MIN_LENGTH = 4
 SUGGEST_CUTOFF = 0.75
 RELATED_TERMS = 12
 
-# PostgreSQL's English stop words (tsearch_data/english.stop): SQLite drops them from the query
-# too, so "guidance for the police" asks the same of both databases.
-_SEARCH_STOP_WORDS = """
-    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
-    her hers herself it its itself they them their theirs themselves what which who whom this that
-    these those am is are was were be been being have has had having do does did doing a an the
-    and but if or because as until while of at by for with about against between into through
-    during before after above below to from up down in out on off over under again further then
-    once here there when where why how all any both each few more most other some such no nor not
-    only own same so than too very s t can will just don should now
-"""
-SEARCH_STOP_WORDS = frozenset(_SEARCH_STOP_WORDS.split())
 # Words too common in this library to say what an entry is about, for choosing related() terms.
 _LIBRARY_WORDS = """
     also may might must shall would could upon via within without new use used using one two three

@@ -87,6 +87,11 @@ class ContractCases:
             with self.subTest(query=query):
                 assert expected in titles(search(self.anonymous, query))
 
+    def test_stop_words_do_not_block_a_match(self):
+        found = titles(search(self.anonymous, "guidance for the strategic response"))
+        assert found[0] == "Guidance for implementing the Global Strategic Response"
+        assert search(self.anonymous, "the of and").total == 21  # nothing asked: everything
+
     def test_quoted_phrase(self):
         found = titles(search(self.anonymous, '"voluntary principles"'))
         assert PRINCIPLES in found and PRINCIPLES_GUIDE in found
