@@ -30,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pages import percentile  # noqa: E402 - needs the project root on sys.path
+
 DEMO_ITEM = "/library/end-to-end-encryption-understanding-the-impacts-for-child-safety-online/"
 PAGES = {
     "home": "/",
@@ -443,11 +445,6 @@ def update_search_index():
 
 
 # --- Measuring ------------------------------------------------------------------------------
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def query_shape(sql):

@@ -55,6 +55,8 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BE
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(BENCH))  # for library_pages
 
+from bench.pages import percentile  # noqa: E402 - needs the project root on sys.path
+
 RESULTS = ROOT / "bench" / "results"
 # Realistic queries built from library_pages' vocabulary (topics, audiences, regions): single
 # words, two-word searches, a quoted phrase, broad and narrow.
@@ -100,11 +102,6 @@ TARGETS = {
     "sqlite_10k_median_ms": 50,
     "autocomplete_median_ms": 50,
 }
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(timings):

@@ -20,6 +20,7 @@ from wagtail.test.utils.form_data import querydict_from_html
 from library.demo.pdf import text_pdf
 from library.models import LibraryItemDocument, LibraryItemPage, Publisher, ResourceType
 from tests.library.helpers import (
+    all_pages_of,
     atom_titles,
     card_titles,
     make_document,
@@ -54,17 +55,6 @@ def on_library_front_page(client, title):
     response = client.get("/library/", {"sort": "newest"})
     assert response.status_code == 200
     return escape(title) in text(response)
-
-
-def all_listing_titles(client, url):
-    titles, number = [], 1
-    while True:
-        response = client.get(url, {"page": number})
-        assert response.status_code == 200
-        titles.extend(card_titles(response))
-        if 'rel="next"' not in text(response):
-            return titles
-        number += 1
 
 
 def upload_document(client, title, filename, content):
@@ -112,7 +102,7 @@ def public_view(anonymous, page, document):
         "api_listing": page.pk in api_ids(anonymous),
         "listing": on_library_front_page(anonymous, TITLE),
         "publisher_listing": TITLE in card_titles(anonymous.get("/library/publishers/nspcc/")),
-        "type_listing": TITLE in all_listing_titles(anonymous, "/library/types/briefing/"),
+        "type_listing": TITLE in all_pages_of(anonymous, "/library/types/briefing/"),
         "theme_page": TITLE in card_titles(anonymous.get("/themes/prevention/")),
         "home_page": TITLE in card_titles(anonymous.get("/")),
         "rss": TITLE in rss_titles(feed),
@@ -301,7 +291,7 @@ def test_unpublishing_withdraws_page_feed_api_and_document(library_index, client
     assert client.get(f"/api/v2/items/{page.pk}/").status_code == 404
     assert "Withdrawn report" not in rss_titles(client.get("/library/feed/rss/"))
     assert not on_library_front_page(client, "Withdrawn report")
-    assert "Withdrawn report" not in all_listing_titles(client, "/library/types/report/")
+    assert "Withdrawn report" not in all_pages_of(client, "/library/types/report/")
 
 
 def test_items_behind_a_view_restriction_are_not_public(library_index, editor, client):
@@ -315,7 +305,7 @@ def test_items_behind_a_view_restriction_are_not_public(library_index, editor, c
     assert client.get(f"/api/v2/items/{page.pk}/").status_code == 404
     assert page.pk not in api_ids(client)
     assert not on_library_front_page(client, "Members-only evidence")
-    assert "Members-only evidence" not in all_listing_titles(client, "/library/types/report/")
+    assert "Members-only evidence" not in all_pages_of(client, "/library/types/report/")
     assert "Members-only evidence" not in rss_titles(client.get("/library/feed/rss/"))
     assert "Members-only evidence" not in atom_titles(
         client.get("/library/themes/technology/feed/atom/")
