@@ -37,7 +37,8 @@ def key_for(page):
     return None
 
 
-def entry_fields(key):
+def entry_fields(key, theme_ids=None):
+    """theme_ids: the public themes' ids, when the caller already has them (batches of keys)."""
     from library.models import LibraryItemPage, ThemePage
 
     kind, _, raw_id = key.partition(":")
@@ -45,7 +46,9 @@ def entry_fields(key):
         page = ThemePage.objects.live().public().filter(pk=int(raw_id)).first()
         return page and theme_fields(page)
     pages = items_for_indexing(LibraryItemPage.objects.filter(pk=int(raw_id)))
-    return item_fields(pages[0], public_theme_ids()) if pages else None
+    if not pages:
+        return None
+    return item_fields(pages[0], public_theme_ids() if theme_ids is None else theme_ids)
 
 
 def theme_fields(page):

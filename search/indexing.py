@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from search.backends.base import EngineError
-from search.documents import entry_fields
+from search.documents import entry_fields, public_theme_ids
 from search.engines import remote_engine
 from search.models import IndexEntry, PendingIndexChange
 
@@ -26,16 +26,19 @@ MAX_RETRY_DELAY_SECONDS = 300
 
 def record_change(*keys):
     """Re-index the objects with these keys; call inside the transaction that changed them."""
+    if not keys:
+        return
     external = remote_engine() is not None
+    theme_ids = public_theme_ids()
     for key in keys:
-        fields = entry_fields(key)
+        fields = entry_fields(key, theme_ids)
         if fields is None:
             IndexEntry.objects.filter(key=key).delete()
         else:
             IndexEntry.objects.update_or_create(key=key, defaults=fields)
         if external:
             PendingIndexChange.objects.create(key=key)
-    if external and keys:
+    if external:
         transaction.on_commit(schedule_apply)
 
 
