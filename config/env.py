@@ -45,6 +45,15 @@ def integer(name, default):
         raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
 
 
+def rate(name, default):
+    """A rate written "count/seconds", such as "8/60"; returns (count, seconds)."""
+    raw = text(name) or default
+    count, _, seconds = raw.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise ConfigError(name, f"expected count/seconds such as 8/60, got {raw!r}")
+    return int(count), int(seconds)
+
+
 def word_list(name, default=()):
     raw = text(name)
     if not raw:

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portal.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
@@ -165,9 +166,49 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Changing the e-mail address or the password asks for the password (or a second factor) again
+# when the last sign-in was not recent; the MFA pages always do.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Tell people by e-mail when their password, e-mail addresses or second factors change, so a
+# take-over does not go unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Sign-up, log-in and reset forms answer the same whether or not an address has an account.
+ACCOUNT_PREVENT_ENUMERATION = True
+# Sessions end when the browser closes; there is no "remember me".
+ACCOUNT_SESSION_REMEMBER = False
+# allauth's defaults, written out so they are reviewed with the rest. The counts live in the
+# default cache, which is Redis in the services profile, so every web process shares them.
+# "login_failed" refuses the sixth failed log-in in five minutes for one address.
+ACCOUNT_RATE_LIMITS = {
+    "change_password": "5/m/user",
+    "change_phone": "1/m/user",
+    "manage_email": "10/m/user",
+    "reset_password": "20/m/ip,5/m/key",
+    "reauthenticate": "10/m/user",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+    "login": "30/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "login_failed": "10/m/ip,5/300s/key",
+    "confirm_email": "1/180s/key",
+    "verify_phone": "1/30s/key,3/m/ip",
+}
+# Per-IP limits need the client's address, not the proxy's: behind the nginx of deploy/README.md
+# (one proxy appending to X-Forwarded-For) set TRUSTED_PROXY_COUNT=1.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0)
+MFA_ADAPTER = "portal.accounts.MFAAdapter"
+# Fernet keys for TOTP secrets and recovery-code seeds, comma-separated, newest first; unset,
+# portal.accounts derives one from SECRET_KEY.
+MFA_ENCRYPTION_KEY = env.text("MFA_ENCRYPTION_KEY")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Protectors' Portal"
+# fido2 accepts only https origins; development and tests run on plain http. This skips the
+# origin check altogether, so it follows DEBUG and is never on in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 USERSESSIONS_TRACK_ACTIVITY = True
+INSTALLED_APPS += ["django.contrib.humanize"]  # the session list's "3 minutes ago"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -178,6 +219,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Portal --------------------------------------------------------------------------------
+
+# Signed-in sessions end after this long without a request, and in any case this long after
+# signing in (portal.middleware); closing the browser ends them too.
+SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT", 30 * 60)
+SESSION_ABSOLUTE_LIFETIME = env.integer("SESSION_ABSOLUTE_LIFETIME", 12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+PORTAL_MAX_POST_LENGTH = env.integer("PORTAL_MAX_POST_LENGTH", 20_000)
+# Posts per member per window of seconds ("8/60"), counted in the shared cache.
+PORTAL_POST_RATE = env.rate("PORTAL_POST_RATE", "8/60")
+PORTAL_EDIT_GRACE_SECONDS = env.integer("PORTAL_EDIT_GRACE_SECONDS", 5 * 60)
+# Hold a new member's first N posts for a moderator's approval (0: publish at once).
+PORTAL_HOLD_FIRST_POSTS = env.integer("PORTAL_HOLD_FIRST_POSTS", 0)
 
 # --- Files -----------------------------------------------------------------------------------
 

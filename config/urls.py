@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
+    path("portal/", include("portal.urls")),
     path("api/v2/", api_router.urls),
     path("api/search/", search_views.search_api, name="search-api"),
     path("api/search/autocomplete/", search_views.autocomplete_api, name="search-autocomplete"),

@@ -1,8 +1,27 @@
-"""WebSocket consumers."""
+"""WebSocket consumers.
 
+Every socket is authenticated at connect, checks the policy before joining a group and again on
+every message it receives, caps message size and rate, and closes when its session ends or its
+member is suspended (portal.events sends `access.revoked` to the user's and session's groups).
+Live thread delivery never loses a change: see ThreadConsumer.
+"""
+
+import time
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+
+from portal import actions, events, policy, presence, queries
+from portal.models import Category, Thread
 
 MAX_MESSAGE_BYTES = 64 * 1024
+RATE_WINDOW_SECONDS = 10
+RATE_LIMIT = 30  # messages per window from one socket; typing and heartbeats included
+TYPING_INTERVAL_SECONDS = 2
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 1009
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
@@ -22,7 +41,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if len(text_data or bytes_data or "") > MAX_MESSAGE_BYTES:
-            await self.close(code=1009)
+            await self.close(code=CLOSE_TOO_BIG)
             return
         await super().receive(text_data, bytes_data, **kwargs)
 
@@ -43,3 +62,295 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
                 "authenticated": bool(user and user.is_authenticated),
             }
         )
+
+
+class MemberConsumer(AsyncJsonWebsocketConsumer):
+    """What every members' socket shares: authentication, groups, size and rate caps, and closing
+    when access is revoked."""
+
+    groups_joined = ()
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.joined = []
+        self.window = (0.0, 0)
+        if not self.user or not self.user.is_authenticated or not await self.allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        session = self.scope.get("session")
+        await self.join(events.user_group(self.user.pk))
+        if session is not None and session.session_key:
+            await self.join(events.session_group(session.session_key))
+        await self.join_groups()
+        await self.accept()
+
+    async def join(self, group):
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    async def disconnect(self, code):
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def allowed(self):
+        return await database_sync_to_async(self.check_policy)()
+
+    def check_policy(self):
+        # The cached user in the scope may be stale (suspended since connecting): reload it.
+        self.user.refresh_from_db()
+        if hasattr(self.user, "_state"):
+            self.user._state.fields_cache.pop("membership", None)
+        return policy.is_member(self.user)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if len(text_data or bytes_data or "") > MAX_MESSAGE_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        now = time.monotonic()
+        started, count = self.window
+        if now - started > RATE_WINDOW_SECONDS:
+            started, count = now, 0
+        self.window = (started, count + 1)
+        if count + 1 > RATE_LIMIT:
+            await self.send_json(
+                {"type": "error", "code": "rate", "message": "Too many messages: slow down."}
+            )
+            return
+        if not await self.allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        try:
+            await super().receive(text_data, bytes_data, **kwargs)
+        except ValueError:
+            await self.send_json({"type": "error", "code": "json", "message": "Expected JSON."})
+
+    async def access_revoked(self, event):
+        await self.close(code=CLOSE_FORBIDDEN)
+
+
+class PortalConsumer(MemberConsumer):
+    """/ws/portal/: notifications, live thread lists and the moderation queue for one member."""
+
+    async def join_groups(self):
+        if await database_sync_to_async(policy.is_moderator)(self.user):
+            await self.join(events.MODERATION_GROUP)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "watch":
+            await self.watch(content.get("categories") or [])
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "code": "type", "message": "Unknown message."})
+
+    async def watch(self, category_ids):
+        allowed = await database_sync_to_async(self.visible_category_ids)(category_ids[:50])
+        for category_id in allowed:
+            group = events.category_group(category_id)
+            if group not in self.joined:
+                await self.join(group)
+        await self.send_json({"type": "watching", "categories": allowed})
+
+    def visible_category_ids(self, category_ids):
+        ids = [int(i) for i in category_ids if str(i).isdigit()]
+        return [
+            category.pk
+            for category in Category.objects.filter(pk__in=ids)
+            if policy.can_view_category(self.user, category)
+        ]
+
+    async def list_changed(self, event):
+        await self.send_json({"type": "list.changed"})
+
+    async def notification_new(self, event):
+        unread = await database_sync_to_async(queries.unread_notification_count)(self.user)
+        await self.send_json({"type": "notification", "unread": unread})
+
+    async def queue_changed(self, event):
+        await self.send_json({"type": "queue.changed"})
+
+
+class ThreadConsumer(MemberConsumer):
+    """/ws/threads/<id>/: one thread, live, without loss.
+
+    The client starts with `{"type": "resume", "after": N}`, N being the last change number it has
+    (the page embeds the one it rendered). The server replays every change after N from the
+    database, then streams live ones. Each message carries `previous`, the change number sent
+    before it on this socket, so a client that ever sees `previous` differ from what it holds
+    sends `resume` again and gets the gap from the database.
+    """
+
+    async def connect(self):
+        self.thread_id = int(self.scope["url_route"]["kwargs"]["pk"])
+        self.sent = None  # the last change number this client has; None until it resumes
+        self.last_typing = 0.0
+        await super().connect()
+
+    def check_policy(self):
+        if not super().check_policy():
+            return False
+        thread = Thread.objects.select_related("category").filter(pk=self.thread_id).first()
+        if thread is None or not policy.can_view_thread(self.user, thread):
+            return False
+        self.thread = thread
+        self.moderator = policy.can_moderate_thread(self.user, thread)
+        return True
+
+    async def join_groups(self):
+        await self.join(events.thread_group(self.thread_id))
+        count = await database_sync_to_async(presence.join)(
+            self.thread_id, self.channel_name, self.user.pk
+        )
+        await self.announce_presence(count)
+
+    async def disconnect(self, code):
+        if getattr(self, "thread_id", None) is not None and self.joined:
+            count = await database_sync_to_async(presence.leave)(self.thread_id, self.channel_name)
+            await self.announce_presence(count)
+        await super().disconnect(code)
+
+    async def announce_presence(self, count):
+        if count is not None:
+            await self.channel_layer.group_send(
+                events.thread_group(self.thread_id), {"type": "presence.count", "count": count}
+            )
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = {
+            "resume": self.resume,
+            "post": self.post,
+            "typing": self.typing,
+            "ping": self.heartbeat,
+        }.get(kind)
+        if handler is None:
+            await self.send_json({"type": "error", "code": "type", "message": "Unknown message."})
+            return
+        await handler(content)
+
+    async def resume(self, content):
+        after = content.get("after")
+        if not isinstance(after, int) or after < 0:
+            await self.send_json({"type": "error", "code": "after", "message": "Bad resume."})
+            return
+        self.sent = after
+        await self.catch_up()
+        await self.send_presence()
+
+    async def catch_up(self):
+        while True:
+            payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
+                self.sent
+            )
+            for payload in payloads:
+                await self.send_post(payload)
+            if complete:
+                break
+        if last_change > self.sent:
+            # Changes this member may not see (someone else's held post) still move the counter.
+            await self.send_json({"type": "skip", "change": last_change, "previous": self.sent})
+            self.sent = last_change
+        await self.send_json({"type": "caught_up", "change": self.sent})
+
+    def read_changes(self, after):
+        """The next batch of changes after `after`, rendered; and whether that was all of them."""
+        last_change = Thread.objects.values_list("last_change", flat=True).get(pk=self.thread_id)
+        posts = queries.changes_after(self.user, self.thread, after)
+        complete = len(posts) < queries.REPLAY_BATCH
+        return [events.post_payload(post) for post in posts], last_change, complete
+
+    async def send_post(self, payload):
+        html = payload["moderator_html" if self.moderator else "member_html"]
+        await self.send_json(
+            {
+                "type": "post",
+                "change": payload["change"],
+                "previous": self.sent,
+                "number": payload["number"],
+                "state": payload["state"],
+                "author_id": payload["author_id"],
+                "html": html,
+            }
+        )
+        self.sent = payload["change"]
+
+    async def post(self, content):
+        key = str(content.get("key") or "")[:64]
+        try:
+            number = await database_sync_to_async(self.create_post)(content, key)
+        except PermissionDenied:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        except actions.ActionError as error:
+            await self.send_json(
+                {"type": "error", "code": "post", "key": key, "message": error.message}
+            )
+            return
+        await self.send_json({"type": "posted", "key": key, "number": number})
+
+    def create_post(self, content, key):
+        source = content.get("source")
+        if not isinstance(source, str):
+            raise actions.ActionError("Please write something before posting.", "source")
+        quoted = queries.quotable_post(self.user, self.thread, content.get("quoted"))
+        post = actions.create_post(
+            self.user, self.thread, source, quoted=quoted, idempotency_key=key
+        )
+        return post.number
+
+    async def typing(self, content):
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_INTERVAL_SECONDS:
+            return
+        self.last_typing = now
+        await self.channel_layer.group_send(
+            events.thread_group(self.thread_id),
+            {"type": "typing.event", "user_id": self.user.pk, "name": self.user.public_name},
+        )
+
+    async def heartbeat(self, content):
+        count = await database_sync_to_async(presence.join)(
+            self.thread_id, self.channel_name, self.user.pk
+        )
+        await self.announce_presence(count)
+        await self.send_presence()
+        await self.send_json({"type": "pong"})
+
+    async def send_presence(self):
+        viewing = await database_sync_to_async(presence.viewing)(self.thread_id)
+        await self.send_json({"type": "presence", "count": viewing})
+
+    # --- group events ---
+
+    async def thread_change(self, event):
+        if self.sent is None:
+            return  # not resumed yet: the resume replay will read this change from the database
+        payload = event["post"]
+        if payload["change"] <= self.sent:
+            return  # already sent by a replay
+        if payload["change"] != self.sent + 1:
+            await self.catch_up()  # an event went missing in the channel layer: read the gap
+            return
+        if payload["state"] == "pending" and not (
+            self.moderator or payload["author_id"] == self.user.pk
+        ):
+            await self.send_json(
+                {"type": "skip", "change": payload["change"], "previous": self.sent}
+            )
+            self.sent = payload["change"]
+            return
+        await self.send_post(payload)
+
+    async def thread_meta(self, event):
+        if not await self.allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.send_json({"type": "thread", "thread": event["thread"]})
+
+    async def typing_event(self, event):
+        if event["user_id"] != self.user.pk:
+            await self.send_json({"type": "typing", "name": event["name"]})
+
+    async def presence_count(self, event):
+        await self.send_json({"type": "presence", "count": event["count"]})

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from portal.consumers import PingConsumer
+from portal.consumers import PingConsumer, PortalConsumer, ThreadConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi(), name="ws-ping"),
+    path("ws/portal/", PortalConsumer.as_asgi(), name="ws-portal"),
+    path("ws/threads/<int:pk>/", ThreadConsumer.as_asgi(), name="ws-thread"),
 ]

@@ -27,6 +27,10 @@ def theme_key(page_id):
     return f"theme:{page_id}"
 
 
+def thread_key(thread_id):
+    return f"thread:{thread_id}"
+
+
 def key_for(page):
     from library.models import LibraryItemPage, ThemePage
 
@@ -42,6 +46,8 @@ def entry_fields(key, theme_ids=None):
     from library.models import LibraryItemPage, ThemePage
 
     kind, _, raw_id = key.partition(":")
+    if kind == "thread":
+        return None
     if kind == "theme":
         page = ThemePage.objects.live().public().filter(pk=int(raw_id)).first()
         return page and theme_fields(page)

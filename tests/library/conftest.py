@@ -14,6 +14,7 @@ from django.test import override_settings
 from library import demo
 from library.models import HomePage, LibraryIndexPage, ThemeIndexPage
 from tests.library.helpers import make_user
+from tests.people import make_person
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +53,12 @@ def editor(db):
 
 @pytest.fixture
 def moderator(db):
-    return make_user("moderator", ["Moderators", "Members"])
+    return make_user("moderator", ["Moderators"])
 
 
 @pytest.fixture
 def member(db):
-    return make_user("member", ["Members"])
+    return make_person("member")
 
 
 @pytest.fixture

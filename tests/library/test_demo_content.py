@@ -69,11 +69,22 @@ def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
     call_command("setup_demo")
     second = capsys.readouterr().out
     assert "demo content: up to date" in second
-    for role in ("editor", "moderator", "member", "applicant"):
+    assert "demo discussions: up to date" in second
+    for role in ("staff", "editor", "moderator", "member", "applicant"):
         assert f"{role}@example.org" in first
     from django.contrib.auth import get_user_model
 
-    assert get_user_model().objects.count() == 4
+    from portal import policy
+
+    assert get_user_model().objects.count() == 5
+    roles = {user.username: policy.role_of(user) for user in get_user_model().objects.all()}
+    assert roles == {
+        "staff": "staff",
+        "editor": "editor",
+        "moderator": "moderator",
+        "member": "member",
+        "applicant": "applicant",
+    }
     editor = get_user_model().objects.get(email="editor@example.org")
     assert editor.has_perm("wagtailadmin.access_admin")
     assert (

@@ -1,17 +1,17 @@
 """The same search behaviour on every engine: database (SQLite or PostgreSQL), OpenSearch and
 Elasticsearch. Each case runs once per engine available (see conftest.engine_kind)."""
 
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
 from django.test import TestCase, override_settings
 
 from library.models import LibraryItemPage
-from portal import policy
 from search import service
 from search.documents import item_key
 from search.indexing import apply_pending_changes
 from search.models import IndexEntry
 from search.query import SearchRequest
+from tests.people import make_person
 from tests.search.conftest import (
     drop_engine_index,
     engine_settings,
@@ -226,6 +226,5 @@ def test_members_only_entries_reach_members_only(indexed_library, anonymous, dja
     assert "Members discuss encryption" not in titles(search(anonymous, "encryption"))
     applicant = django_user_model.objects.create_user("applicant", "a@example.org", "x" * 16)
     assert "Members discuss encryption" not in titles(search(applicant, "encryption"))
-    member = django_user_model.objects.create_user("member", "m@example.org", "x" * 16)
-    member.groups.add(Group.objects.get_or_create(name=policy.MEMBERS_GROUP)[0])
+    member = make_person("member")
     assert "Members discuss encryption" in titles(search(member, "encryption"))

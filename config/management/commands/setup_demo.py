@@ -13,6 +13,9 @@ class Command(BaseCommand):
             raise CommandError("demo accounts have published passwords: refusing with DEBUG off")
         changes = library_demo.load()
         self.stdout.write("demo content: " + ("; ".join(changes) if changes else "up to date"))
+        logins = portal_demo.create_accounts()
+        discussions = portal_demo.load_discussions()
+        self.stdout.write("demo discussions: " + ("; ".join(discussions) or "up to date"))
         self.stdout.write("demo accounts (e-mail / password):")
-        for role, email, password in portal_demo.create_accounts():
+        for role, email, password in logins:
             self.stdout.write(f"  {role:<10} {email:<24} {password}")

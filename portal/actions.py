@@ -1,0 +1,630 @@
+"""Every write to the portal, as a named action.
+
+An action checks the policy, validates, sanitises, saves in one transaction, writes the audit entry
+and, only after commit, publishes its live event. HTML views and WebSocket consumers call the same
+actions, so a rule is enforced the same way whichever door a request comes through. Actions raise
+`PermissionDenied` when the policy says no and `ActionError` (with a message for people) when the
+input is wrong.
+"""
+
+import datetime
+import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portal import audit, events, notify, policy, sanitize
+from portal.models import (
+    Follow,
+    Membership,
+    Notification,
+    Post,
+    PostRevision,
+    ReadState,
+    Report,
+    Thread,
+    TrustedDomain,
+    User,
+)
+
+
+class ActionError(Exception):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def require(allowed):
+    if not allowed:
+        raise PermissionDenied
+
+
+def _text(value, field, label, max_length, required=True):
+    value = (value or "").strip()
+    if required and not value:
+        raise ActionError(f"Please enter {label}.", field)
+    if len(value) > max_length:
+        raise ActionError(
+            f"{label[0].upper()}{label[1:]} is too long: {len(value):,} characters, the limit is "
+            f"{max_length:,}.",
+            field,
+        )
+    return value
+
+
+# --- Admission and membership --------------------------------------------------------------------
+
+
+def _email_domain(user):
+    return user.email.rsplit("@", 1)[-1].lower()
+
+
+@transaction.atomic
+def submit_application(
+    user, *, full_name, organisation, job_title, country, reason, agreed, ip=None
+):
+    require(policy.can_apply(user))
+    fields = {
+        "full_name": _text(full_name, "full_name", "your name", 120),
+        "organisation": _text(organisation, "organisation", "your organisation", 120),
+        "job_title": _text(job_title, "job_title", "your role", 120),
+        "country": _text(country, "country", "your country", 80),
+        "reason": _text(reason, "reason", "why you want to join", 2000),
+    }
+    if not agreed:
+        raise ActionError("Please agree to the code of conduct to apply.", "agreed")
+    membership, _ = Membership.objects.update_or_create(
+        user=user,
+        defaults={
+            **fields,
+            "status": Membership.Status.PENDING,
+            "agreed_to_code_at": timezone.now(),
+            "decided_at": None,
+            "decided_by": None,
+            "decision_reason": "",
+        },
+    )
+    audit.record("membership.applied", actor=user, subject=user, ip=ip)
+    trusted = TrustedDomain.objects.filter(domain=_email_domain(user)).first()
+    if trusted:
+        _decide(membership, None, Membership.Status.APPROVED, f"Trusted domain {trusted.domain}")
+    else:
+        events.moderation_queue_changed()
+    return membership
+
+
+def _decide(membership, moderator, status, reason, ip=None):
+    membership.status = status
+    membership.decided_at = timezone.now()
+    membership.decided_by = moderator
+    membership.decision_reason = reason
+    membership.save()
+    action = (
+        "membership.approved" if status == Membership.Status.APPROVED else "membership.declined"
+    )
+    audit.record(action, actor=moderator, subject=membership.user, reason=reason, ip=ip)
+    transaction.on_commit(lambda: notify.send_decision_email(membership))
+    events.moderation_queue_changed()
+
+
+@transaction.atomic
+def approve_application(moderator, membership, reason="", ip=None):
+    require(policy.can_review_applications(moderator))
+    if membership.status == Membership.Status.APPROVED:
+        raise ActionError("This application has already been approved.")
+    _decide(membership, moderator, Membership.Status.APPROVED, reason.strip(), ip)
+
+
+@transaction.atomic
+def decline_application(moderator, membership, reason, ip=None):
+    require(policy.can_review_applications(moderator))
+    reason = _text(reason, "reason", "a reason the applicant will read", 2000)
+    if membership.status != Membership.Status.PENDING:
+        raise ActionError("Only applications waiting for a decision can be declined.")
+    _decide(membership, moderator, Membership.Status.DECLINED, reason, ip)
+
+
+@transaction.atomic
+def suspend_member(moderator, member, reason, ip=None):
+    require(policy.can_suspend(moderator, member))
+    reason = _text(reason, "reason", "a reason", 2000)
+    membership = Membership.objects.select_for_update().get(user=member)
+    if membership.suspended_at:
+        raise ActionError("This member is already suspended.")
+    membership.suspended_at = timezone.now()
+    membership.suspension_reason = reason
+    membership.save()
+    audit.record("member.suspended", actor=moderator, subject=member, reason=reason, ip=ip)
+    transaction.on_commit(lambda: end_sessions(member))
+    events.access_revoked(member.pk)
+
+
+@transaction.atomic
+def unsuspend_member(moderator, member, reason="", ip=None):
+    require(policy.can_suspend(moderator, member))
+    membership = Membership.objects.select_for_update().get(user=member)
+    if not membership.suspended_at:
+        raise ActionError("This member is not suspended.")
+    membership.suspended_at = None
+    membership.suspension_reason = ""
+    membership.save()
+    audit.record("member.unsuspended", actor=moderator, subject=member, reason=reason, ip=ip)
+
+
+@transaction.atomic
+def set_role(staff, member, role, reason="", ip=None):
+    require(policy.can_set_role(staff, member))
+    if role not in Membership.Role.values:
+        raise ActionError("Choose member or moderator.", "role")
+    membership = Membership.objects.select_for_update().get(user=member)
+    previous = membership.role
+    if previous == role:
+        return
+    membership.role = role
+    membership.save()
+    audit.record(
+        "member.role_changed",
+        actor=staff,
+        subject=member,
+        reason=reason,
+        ip=ip,
+        details={"from": previous, "to": role},
+    )
+    # Open sockets were authorised under the old role; they reconnect under the new one.
+    events.access_revoked(member.pk)
+
+
+def end_sessions(user):
+    """Sign the user out everywhere: their sessions are deleted and their sockets close."""
+    from allauth.usersessions.models import UserSession
+
+    for session in UserSession.objects.filter(user=user):
+        events.session_ended(session.session_key)
+        session.end()
+    events.send(events.user_group(user.pk), {"type": "access.revoked"})
+
+
+# --- Members' own data ---------------------------------------------------------------------------
+
+PROFILE_FIELDS = {"display_name": 80, "organisation": 120, "bio": 1000}
+
+
+@transaction.atomic
+def update_profile(user, **values):
+    require(user.is_authenticated)
+    for field, max_length in PROFILE_FIELDS.items():
+        if field in values:
+            label = User._meta.get_field(field).verbose_name
+            setattr(user, field, _text(values[field], field, label, max_length, required=False))
+    user.save(update_fields=list(PROFILE_FIELDS))
+
+
+@transaction.atomic
+def update_notification_preferences(user, *, email_frequency, notify_replies, notify_mentions):
+    require(user.is_authenticated)
+    if email_frequency not in User.EmailFrequency.values:
+        raise ActionError("Choose how often to be e-mailed.", "email_frequency")
+    user.email_frequency = email_frequency
+    user.notify_replies = bool(notify_replies)
+    user.notify_mentions = bool(notify_mentions)
+    user.save(update_fields=["email_frequency", "notify_replies", "notify_mentions"])
+
+
+@transaction.atomic
+def unsubscribe_from_email(user):
+    user.email_frequency = User.EmailFrequency.OFF
+    user.save(update_fields=["email_frequency"])
+    audit.record("notifications.unsubscribed", actor=user, subject=user)
+
+
+@transaction.atomic
+def delete_account(user, ip=None):
+    """The account goes; the member's posts stay, shown as by a former member."""
+    require(user.is_authenticated and not policy.is_staff(user))
+    audit.record("account.deleted", actor=user, subject=None, target=f"user {user.pk}", ip=ip)
+    transaction.on_commit(lambda: events.access_revoked(user.pk))
+    user.delete()
+
+
+# --- Forum ---------------------------------------------------------------------------------------
+
+MAX_TITLE = 200
+
+
+def _check_post_rate(user):
+    """A fixed window per member in the shared cache: every process counts the same posts."""
+    limit, seconds = settings.PORTAL_POST_RATE
+    if policy.is_moderator(user):
+        return
+    key = f"portal:post-rate:{user.pk}:{int(timezone.now().timestamp()) // seconds}"
+    cache.add(key, 0, seconds)
+    if cache.incr(key) > limit:
+        raise ActionError(
+            f"You are posting faster than {limit} posts in {seconds} seconds. Please wait a "
+            f"moment; your text is still here."
+        )
+
+
+def _source(source):
+    source = (source or "").replace("\r\n", "\n").strip()
+    if not source:
+        raise ActionError("Please write something before posting.", "source")
+    if len(source) > settings.PORTAL_MAX_POST_LENGTH:
+        raise ActionError(
+            f"Your post is {len(source):,} characters long; the limit is "
+            f"{settings.PORTAL_MAX_POST_LENGTH:,}. Please shorten it.",
+            "source",
+        )
+    return source
+
+
+def _mentioned_members(source):
+    handles = sanitize.extract_mentions(source)
+    if not handles:
+        return []
+    query = User.objects.filter(username__iregex=r"^(" + "|".join(map(re.escape, handles)) + ")$")
+    return [member for member in query if policy.can_mention(None, member)]
+
+
+def render_post(source):
+    members = _mentioned_members(source)
+    return sanitize.render_markdown(source, mentions=[m.username for m in members]), members
+
+
+def _holds_first_posts(user):
+    held = settings.PORTAL_HOLD_FIRST_POSTS
+    return (
+        held
+        and not policy.is_moderator(user)
+        and Post.objects.filter(author=user, state=Post.State.VISIBLE).count() < held
+    )
+
+
+def _next_numbers(thread, new_post):
+    """Claim the thread's next change number (and post number): the UPDATE locks the thread row,
+    so concurrent writers queue here and numbers never repeat or skip."""
+    increments = {"last_change": F("last_change") + 1}
+    if new_post:
+        increments["last_number"] = F("last_number") + 1
+    Thread.objects.filter(pk=thread.pk).update(**increments)
+    thread.refresh_from_db(fields=["last_change", "last_number"])
+    return thread.last_number, thread.last_change
+
+
+def _existing_post(user, idempotency_key):
+    if idempotency_key:
+        return Post.objects.filter(author=user, idempotency_key=idempotency_key).first()
+    return None
+
+
+def create_post(user, thread, source, *, quoted=None, idempotency_key="", ip=None):
+    """Reply in a thread. Sending the same idempotency key again returns the first post."""
+    idempotency_key = (idempotency_key or "")[:64]
+    existing = _existing_post(user, idempotency_key)
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return _create_post(user, thread, source, quoted, idempotency_key)
+    except IntegrityError:
+        # A retry of the same post raced the first attempt and lost: the first one stands.
+        existing = _existing_post(user, idempotency_key)
+        if existing:
+            return existing
+        raise
+
+
+def _create_post(user, thread, source, quoted, idempotency_key):
+    require(policy.can_post_in(user, thread))
+    source = _source(source)
+    if quoted is not None and (
+        quoted.thread_id != thread.pk or not policy.can_view_post(user, quoted)
+    ):
+        quoted = None
+    _check_post_rate(user)
+    html, mentioned = render_post(source)
+    number, change = _next_numbers(thread, new_post=True)
+    state = Post.State.PENDING if _holds_first_posts(user) else Post.State.VISIBLE
+    post = Post.objects.create(
+        thread=thread,
+        number=number,
+        change=change,
+        author=user,
+        source=source,
+        html=html,
+        state=state,
+        quoted=quoted,
+        idempotency_key=idempotency_key,
+    )
+    if state == Post.State.VISIBLE:
+        _count_visible_post(thread, post)
+        notify.post_published(post, mentioned)
+    else:
+        events.moderation_queue_changed()
+    Follow.objects.get_or_create(user=user, thread=thread)
+    mark_read(user, thread, number)
+    _index(thread)
+    events.post_changed(post)
+    return post
+
+
+def _count_visible_post(thread, post):
+    replies = 1 if post.number > 1 else 0
+    Thread.objects.filter(pk=thread.pk).update(
+        reply_count=F("reply_count") + replies, last_activity=post.created
+    )
+    thread.refresh_from_db(fields=["reply_count", "last_activity"])
+
+
+@transaction.atomic
+def create_thread(user, category, title, source, *, idempotency_key="", ip=None):
+    require(policy.can_start_thread(user, category))
+    title = _text(title, "title", "a title", MAX_TITLE)
+    _source(source)
+    thread = Thread.objects.create(
+        category=category, title=title, author=user, last_activity=timezone.now()
+    )
+    create_post(user, thread, source, idempotency_key=idempotency_key)
+    return thread
+
+
+@transaction.atomic
+def edit_post(user, post, source, ip=None):
+    post = Post.objects.select_for_update().select_related("thread__category").get(pk=post.pk)
+    require(policy.can_edit_post(user, post))
+    source = _source(source)
+    if source == post.source:
+        return post
+    PostRevision.objects.create(
+        post=post, source=post.source, created=post.edited_at or post.created, editor=user
+    )
+    post.source = source
+    post.html, mentioned = render_post(source)
+    grace = datetime.timedelta(seconds=settings.PORTAL_EDIT_GRACE_SECONDS)
+    if timezone.now() - post.created > grace:
+        post.edited_at = timezone.now()
+    _, post.change = _next_numbers(post.thread, new_post=False)
+    post.save()
+    _index(post.thread)
+    events.post_changed(post)
+    return post
+
+
+def _set_state(post, state, reason=""):
+    was_visible = post.state == Post.State.VISIBLE
+    post.state = state
+    post.moderation_reason = reason
+    _, post.change = _next_numbers(post.thread, new_post=False)
+    post.save(update_fields=["state", "moderation_reason", "change"])
+    if was_visible != (state == Post.State.VISIBLE) and post.number > 1:
+        Thread.objects.filter(pk=post.thread_id).update(
+            reply_count=F("reply_count") + (1 if state == Post.State.VISIBLE else -1)
+        )
+        post.thread.refresh_from_db(fields=["reply_count"])
+    _index(post.thread)
+    events.post_changed(post)
+
+
+def _locked_post(post):
+    return Post.objects.select_for_update().select_related("thread__category").get(pk=post.pk)
+
+
+@transaction.atomic
+def delete_post(user, post, ip=None):
+    post = _locked_post(post)
+    require(policy.can_delete_post(user, post))
+    _set_state(post, Post.State.DELETED)
+
+
+@transaction.atomic
+def hide_post(moderator, post, reason, ip=None):
+    post = _locked_post(post)
+    require(policy.can_moderate_thread(moderator, post.thread))
+    reason = _text(reason, "reason", "a reason", 1000)
+    if post.state == Post.State.HIDDEN:
+        raise ActionError("This post is already hidden.")
+    _set_state(post, Post.State.HIDDEN, reason)
+    _resolve_reports(moderator, post, "post hidden")
+    audit.record(
+        "post.hidden",
+        actor=moderator,
+        subject=post.author,
+        target=_label(post),
+        reason=reason,
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def restore_post(moderator, post, reason="", ip=None):
+    post = _locked_post(post)
+    require(policy.can_moderate_thread(moderator, post.thread))
+    if post.state not in (Post.State.HIDDEN, Post.State.PENDING):
+        raise ActionError("Only hidden or held posts can be restored.")
+    was_pending = post.state == Post.State.PENDING
+    _set_state(post, Post.State.VISIBLE, "")
+    if was_pending:
+        Thread.objects.filter(pk=post.thread_id).update(last_activity=timezone.now())
+        notify.post_published(post, _mentioned_members(post.source))
+    audit.record(
+        "post.approved" if was_pending else "post.restored",
+        actor=moderator,
+        subject=post.author,
+        target=_label(post),
+        reason=reason,
+        ip=ip,
+    )
+    events.moderation_queue_changed()
+
+
+def _label(post):
+    return f"post {post.pk} (#{post.number} in thread {post.thread_id})"
+
+
+@transaction.atomic
+def report_post(user, post, reason, ip=None):
+    require(policy.can_report_post(user, post))
+    reason = _text(reason, "reason", "what is wrong with this post", 1000)
+    if Report.objects.filter(post=post, reporter=user, resolved_at__isnull=True).exists():
+        raise ActionError("You have already reported this post; moderators will look at it.")
+    report = Report.objects.create(post=post, reporter=user, reason=reason)
+    audit.record(
+        "post.reported", actor=user, subject=post.author, target=_label(post), reason=reason, ip=ip
+    )
+    events.moderation_queue_changed()
+    return report
+
+
+def _resolve_reports(moderator, post, resolution):
+    Report.objects.filter(post=post, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=moderator, resolution=resolution
+    )
+    events.moderation_queue_changed()
+
+
+@transaction.atomic
+def dismiss_report(moderator, report, ip=None):
+    require(policy.can_moderate_thread(moderator, report.post.thread))
+    _resolve_reports(moderator, report.post, "dismissed")
+    audit.record(
+        "report.dismissed",
+        actor=moderator,
+        subject=report.post.author,
+        target=_label(report.post),
+        ip=ip,
+    )
+
+
+THREAD_FLAGS = {
+    "locked": ("thread.locked", "thread.unlocked"),
+    "pinned": ("thread.pinned", "thread.unpinned"),
+}
+
+
+@transaction.atomic
+def set_thread_flag(moderator, thread, flag, value, reason="", ip=None):
+    require(policy.can_moderate_thread(moderator, thread) and flag in THREAD_FLAGS)
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    if getattr(thread, flag) == bool(value):
+        return thread
+    setattr(thread, flag, bool(value))
+    thread.save(update_fields=[flag])
+    audit.record(
+        THREAD_FLAGS[flag][0 if value else 1],
+        actor=moderator,
+        subject=thread.author,
+        target=f"thread {thread.pk}",
+        reason=reason,
+        ip=ip,
+    )
+    events.thread_changed(thread)
+    return thread
+
+
+@transaction.atomic
+def move_thread(moderator, thread, category, reason="", ip=None):
+    require(policy.can_moderate_thread(moderator, thread))
+    require(policy.can_view_category(moderator, category))
+    previous = thread.category_id
+    if previous == category.pk:
+        raise ActionError("The thread is already in that category.", "category")
+    thread.category = category
+    thread.save(update_fields=["category"])
+    audit.record(
+        "thread.moved",
+        actor=moderator,
+        subject=thread.author,
+        target=f"thread {thread.pk}",
+        reason=reason,
+        ip=ip,
+        details={"from": previous, "to": category.pk},
+    )
+    _index(thread)
+    events.thread_changed(thread, previous_category_id=previous)
+    return thread
+
+
+@transaction.atomic
+def merge_threads(moderator, duplicate, target, reason="", ip=None):
+    """Move the duplicate's posts, in order, to the end of the target thread."""
+    require(policy.can_moderate_thread(moderator, duplicate))
+    require(policy.can_moderate_thread(moderator, target))
+    if duplicate.pk == target.pk or duplicate.merged_into_id:
+        raise ActionError("Choose a different, open thread to merge into.", "target")
+    target = Thread.objects.select_for_update().get(pk=target.pk)
+    moved = list(Post.objects.filter(thread=duplicate).order_by("number"))
+    for post in moved:
+        post.thread = target
+        post.number, post.change = _next_numbers(target, new_post=True)
+        post.save(update_fields=["thread", "number", "change"])
+        if post.state == Post.State.VISIBLE:
+            Thread.objects.filter(pk=target.pk).update(reply_count=F("reply_count") + 1)
+    latest = max([target.last_activity, duplicate.last_activity])
+    Thread.objects.filter(pk=target.pk).update(last_activity=latest)
+    target.refresh_from_db()
+    duplicate.merged_into = target
+    duplicate.locked = True
+    duplicate.save(update_fields=["merged_into", "locked"])
+    for follow in Follow.objects.filter(thread=duplicate):
+        Follow.objects.get_or_create(user_id=follow.user_id, thread=target)
+    audit.record(
+        "thread.merged",
+        actor=moderator,
+        subject=duplicate.author,
+        target=f"thread {duplicate.pk} into {target.pk}",
+        reason=reason,
+        ip=ip,
+    )
+    _index(duplicate, target)
+    for post in moved:
+        events.post_changed(post)
+    events.thread_changed(duplicate)
+    return target
+
+
+# --- Following, reading, notifications -----------------------------------------------------------
+
+
+@transaction.atomic
+def follow(user, *, thread=None, category=None):
+    require(
+        policy.can_view_thread(user, thread) if thread else policy.can_view_category(user, category)
+    )
+    Follow.objects.get_or_create(user=user, thread=thread, category=category)
+
+
+@transaction.atomic
+def unfollow(user, *, thread=None, category=None):
+    require(policy.is_member(user))
+    Follow.objects.filter(user=user, thread=thread, category=category).delete()
+
+
+def mark_read(user, thread, number):
+    """Remember the highest post number the member has seen in the thread."""
+    state, created = ReadState.objects.get_or_create(
+        user=user, thread=thread, defaults={"last_read_number": number}
+    )
+    if not created and number > state.last_read_number:
+        ReadState.objects.filter(pk=state.pk, last_read_number__lt=number).update(
+            last_read_number=number
+        )
+
+
+@transaction.atomic
+def mark_notifications_read(user, ids=None):
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def _index(*threads):
+    from search.documents import thread_key
+    from search.indexing import record_change
+
+    record_change(*(thread_key(thread.pk) for thread in threads))

@@ -1,0 +1,54 @@
+"""Who is viewing a thread, kept in the shared cache (Redis in the services profile) so every
+server process counts the same sockets.
+
+Each socket is an entry that expires unless its client's heartbeat renews it, so a process that
+dies without saying goodbye stops being counted within PRESENCE_TTL_SECONDS. The count is
+broadcast when it changes, at most once per BROADCAST_INTERVAL_SECONDS per thread, so a thousand
+people arriving at once cause a handful of broadcasts, not a thousand.
+"""
+
+import time
+
+from django.core.cache import cache
+
+PRESENCE_TTL_SECONDS = 60
+BROADCAST_INTERVAL_SECONDS = 1
+
+
+def _key(thread_id):
+    return f"portal:presence:{thread_id}"
+
+
+def _update(thread_id, change):
+    now = time.time()
+    entries = {
+        channel: (user_id, expires)
+        for channel, (user_id, expires) in (cache.get(_key(thread_id)) or {}).items()
+        if expires > now
+    }
+    before = len({user_id for user_id, _ in entries.values()})
+    change(entries, now)
+    cache.set(_key(thread_id), entries, PRESENCE_TTL_SECONDS)
+    count = len({user_id for user_id, _ in entries.values()})
+    if count != before and cache.add(f"{_key(thread_id)}:sent", 1, BROADCAST_INTERVAL_SECONDS):
+        return count
+    return None
+
+
+def join(thread_id, channel_name, user_id):
+    """Count this socket in; returns the new number of members viewing if it should be broadcast."""
+
+    def add(entries, now):
+        entries[channel_name] = (user_id, now + PRESENCE_TTL_SECONDS)
+
+    return _update(thread_id, add)
+
+
+def leave(thread_id, channel_name):
+    return _update(thread_id, lambda entries, now: entries.pop(channel_name, None))
+
+
+def viewing(thread_id):
+    now = time.time()
+    entries = cache.get(_key(thread_id)) or {}
+    return len({user_id for user_id, expires in entries.values() if expires > now})

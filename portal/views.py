@@ -1,0 +1,594 @@
+"""The portal's pages. Views are thin: they read through portal.queries, ask portal.policy, and
+write through portal.actions; a failed action re-renders the form with what was typed."""
+
+import functools
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import actions, policy, queries
+from portal.actions import ActionError
+from portal.audit import client_ip
+from portal.export import member_data
+from portal.forms import (
+    ApplicationForm,
+    EditForm,
+    MergeForm,
+    MoveForm,
+    PostForm,
+    PreferencesForm,
+    ProfileForm,
+    ReasonForm,
+    RoleForm,
+    ThreadForm,
+)
+from portal.models import AuditEvent, Category, Membership, Post, Report, Thread, User
+from portal.notify import user_for_unsubscribe_token
+
+
+def _gate(allowed):
+    """Decorate a view: anonymous visitors are sent to sign in; signed-in people the test refuses
+    get a page that says why (application pending, declined, suspended) with a 403."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect(f"{reverse('account_login')}?next={request.get_full_path()}")
+            if not allowed(request.user):
+                return render(
+                    request,
+                    "portal/not_a_member.html",
+                    {"membership": policy.membership_of(request.user)},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+members_only = _gate(policy.is_member)
+moderators_only = _gate(policy.is_moderator)
+staff_only = _gate(policy.can_view_audit_log)
+signed_in = _gate(lambda user: True)
+
+
+def _apply_form_error(form, error):
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _back(request, fallback):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=False
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+# --- Admission -----------------------------------------------------------------------------------
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    membership = policy.membership_of(request.user)
+    if policy.is_member(request.user):
+        return redirect("portal:home")
+    if not policy.can_apply(request.user):
+        raise PermissionDenied
+    if membership and membership.status == Membership.Status.PENDING and request.method == "GET":
+        return render(request, "portal/application_pending.html", {"membership": membership})
+    initial = {"full_name": request.user.get_full_name()}
+    if membership:
+        initial = {
+            field: getattr(membership, field)
+            for field in ("full_name", "organisation", "job_title", "country", "reason")
+        }
+    form = ApplicationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = actions.submit_application(
+                request.user, **form.cleaned_data, ip=client_ip(request)
+            )
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            if membership.status == Membership.Status.APPROVED:
+                messages.success(request, "Welcome: your organisation is trusted, so you are in.")
+                return redirect("portal:home")
+            return redirect("portal:apply")
+    return render(
+        request, "portal/apply.html", {"form": form, "membership": membership}, status=200
+    )
+
+
+# --- Forum ---------------------------------------------------------------------------------------
+
+
+@members_only
+@require_GET
+def home(request):
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "categories": queries.categories_with_counts(request.user),
+            "threads": queries.thread_list(request.user)[:15],
+        },
+    )
+
+
+@members_only
+@require_GET
+def category(request, slug):
+    category = get_object_or_404(Category, slug=slug)
+    if not policy.can_view_category(request.user, category):
+        raise Http404
+    threads = Paginator(queries.thread_list(request.user, category), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "portal/category.html",
+        {
+            "category": category,
+            "threads": threads,
+            "following": queries.is_following(request.user, category=category),
+        },
+    )
+
+
+def _visible_thread(request, pk):
+    thread = get_object_or_404(Thread.objects.select_related("category"), pk=pk)
+    if not policy.can_view_thread(request.user, thread):
+        raise Http404
+    return thread
+
+
+@members_only
+@require_http_methods(["GET", "POST"])
+def new_thread(request, slug):
+    category = get_object_or_404(Category, slug=slug)
+    if not policy.can_start_thread(request.user, category):
+        raise Http404
+    form = ThreadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            thread = actions.create_thread(
+                request.user,
+                category,
+                form.cleaned_data["title"],
+                form.cleaned_data["source"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                ip=client_ip(request),
+            )
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            return redirect("portal:thread", pk=thread.pk)
+    return render(
+        request,
+        "portal/new_thread.html",
+        {"category": category, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@members_only
+@require_GET
+def thread(request, pk):
+    thread = _visible_thread(request, pk)
+    if thread.merged_into_id:
+        return redirect("portal:thread", pk=thread.merged_into_id)
+    return _render_thread(request, thread, PostForm())
+
+
+def _render_thread(request, thread, form, status=200):
+    page = queries.thread_page(request.user, thread, request.GET.get("page"))
+    if page.object_list:
+        actions.mark_read(request.user, thread, page.object_list[-1].number)
+    quoted_id = request.GET.get("quote")
+    if quoted_id and not form.is_bound:
+        quoted = queries.quotable_post(request.user, thread, quoted_id)
+        if quoted:
+            form = PostForm(initial={"source": queries.quote_source(quoted), "quoted": quoted.pk})
+    return render(
+        request,
+        "portal/thread.html",
+        {
+            "thread": thread,
+            "posts": page,
+            "form": form,
+            "can_post": policy.can_post_in(request.user, thread),
+            "can_moderate": policy.can_moderate_thread(request.user, thread),
+            "following": queries.is_following(request.user, thread=thread),
+            "move_form": MoveForm(categories=policy.visible_categories(request.user)),
+            "live": queries.live_state(request.user, thread, page),
+        },
+        status=status,
+    )
+
+
+@members_only
+@require_POST
+def reply(request, pk):
+    thread = _visible_thread(request, pk)
+    form = PostForm(request.POST)
+    if form.is_valid():
+        quoted = queries.quotable_post(request.user, thread, form.cleaned_data["quoted"])
+        try:
+            post = actions.create_post(
+                request.user,
+                thread,
+                form.cleaned_data["source"],
+                quoted=quoted,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                ip=client_ip(request),
+            )
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            if post.state == Post.State.PENDING:
+                messages.info(
+                    request, "Thanks: your post will appear once a moderator approves it."
+                )
+            return redirect(queries.post_url(request.user, post))
+    return _render_thread(request, thread, form, status=400)
+
+
+def _visible_post(request, pk):
+    post = get_object_or_404(Post.objects.select_related("thread__category", "author"), pk=pk)
+    if not policy.can_view_post(request.user, post):
+        raise Http404
+    return post
+
+
+@members_only
+@require_GET
+def post_link(request, pk):
+    return redirect(queries.post_url(request.user, _visible_post(request, pk)))
+
+
+@members_only
+@require_http_methods(["GET", "POST"])
+def edit_post(request, pk):
+    post = _visible_post(request, pk)
+    if not policy.can_edit_post(request.user, post):
+        raise PermissionDenied
+    form = EditForm(request.POST or None, initial={"source": post.source})
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = actions.edit_post(request.user, post, form.cleaned_data["source"])
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            return redirect(queries.post_url(request.user, post))
+    return render(
+        request,
+        "portal/edit_post.html",
+        {"post": post, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@members_only
+@require_POST
+def delete_post(request, pk):
+    post = _visible_post(request, pk)
+    actions.delete_post(request.user, post, ip=client_ip(request))
+    messages.success(request, "Your post was deleted.")
+    return redirect(queries.post_url(request.user, post))
+
+
+@members_only
+@require_http_methods(["GET", "POST"])
+def report_post(request, pk):
+    post = _visible_post(request, pk)
+    if not policy.can_report_post(request.user, post):
+        raise PermissionDenied
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            messages.success(request, "Thank you: the moderators have your report.")
+            return redirect(queries.post_url(request.user, post))
+    return render(
+        request,
+        "portal/report_post.html",
+        {"post": post, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@members_only
+@require_POST
+def moderate_post(request, pk):
+    post = _visible_post(request, pk)
+    reason = request.POST.get("reason", "")
+    operation = {"hide": actions.hide_post, "restore": actions.restore_post}.get(
+        request.POST.get("operation")
+    )
+    if operation is None:
+        return HttpResponse("Unknown operation.", status=400)
+    try:
+        operation(request.user, post, reason, ip=client_ip(request))
+    except ActionError as error:
+        messages.error(request, error.message)
+    return _back(request, queries.post_url(request.user, post))
+
+
+@members_only
+@require_GET
+def post_history(request, pk):
+    post = _visible_post(request, pk)
+    if not policy.can_see_edit_history(request.user, post):
+        raise PermissionDenied
+    return render(request, "portal/post_history.html", {"post": post})
+
+
+@members_only
+@require_POST
+def moderate_thread(request, pk):
+    thread = _visible_thread(request, pk)
+    operation = request.POST.get("operation")
+    reason = request.POST.get("reason", "")
+    ip = client_ip(request)
+    try:
+        if operation in {"lock", "unlock", "pin", "unpin"}:
+            flag = "locked" if operation.endswith("lock") else "pinned"
+            value = not operation.startswith("un")
+            actions.set_thread_flag(request.user, thread, flag, value, reason, ip=ip)
+        elif operation == "move":
+            form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
+            if not form.is_valid():
+                raise ActionError("Choose a category to move the thread to.")
+            actions.move_thread(request.user, thread, form.cleaned_data["category"], reason, ip=ip)
+        elif operation == "merge":
+            form = MergeForm(request.POST)
+            target = (
+                form.is_valid() and Thread.objects.filter(pk=form.cleaned_data["target"]).first()
+            )
+            if not target or not policy.can_view_thread(request.user, target):
+                raise ActionError("There is no thread with that number.")
+            thread = actions.merge_threads(request.user, thread, target, reason, ip=ip)
+        else:
+            return HttpResponse("Unknown operation.", status=400)
+    except ActionError as error:
+        messages.error(request, error.message)
+    return redirect("portal:thread", pk=thread.pk)
+
+
+@members_only
+@require_POST
+def toggle_follow(request, kind, pk):
+    target = {"thread": Thread, "category": Category}[kind]
+    obj = get_object_or_404(target, pk=pk)
+    arguments = {kind: obj}
+    if request.POST.get("follow") == "1":
+        actions.follow(request.user, **arguments)
+    else:
+        actions.unfollow(request.user, **arguments)
+    return _back(request, "portal:home")
+
+
+@members_only
+@require_POST
+def preview(request):
+    source = request.POST.get("source", "")[: 2 * 20_000]
+    html, _ = actions.render_post(source)
+    return HttpResponse(html or "<p>Nothing to preview yet.</p>")
+
+
+@members_only
+@require_GET
+def member_autocomplete(request):
+    return JsonResponse({"members": queries.mention_candidates(request.GET.get("q", ""))})
+
+
+@members_only
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    if request.method == "POST":
+        ids = request.POST.getlist("id") or None
+        actions.mark_notifications_read(
+            request.user, [int(i) for i in ids if i.isdigit()] if ids else None
+        )
+        return _back(request, "portal:notifications")
+    page = Paginator(queries.notifications_for(request.user), 30).get_page(request.GET.get("page"))
+    return render(request, "portal/notifications.html", {"notifications": page})
+
+
+# --- Members' own data ---------------------------------------------------------------------------
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    profile_form = ProfileForm(instance=request.user, prefix="profile")
+    preferences_form = PreferencesForm(instance=request.user, prefix="prefs")
+    if request.method == "POST":
+        try:
+            if "profile-display_name" in request.POST:
+                profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
+                if profile_form.is_valid():
+                    actions.update_profile(request.user, **profile_form.cleaned_data)
+                    messages.success(request, "Your profile is saved.")
+                    return redirect("portal:profile")
+            else:
+                preferences_form = PreferencesForm(
+                    request.POST, instance=request.user, prefix="prefs"
+                )
+                if preferences_form.is_valid():
+                    actions.update_notification_preferences(
+                        request.user, **preferences_form.cleaned_data
+                    )
+                    messages.success(request, "Your notification choices are saved.")
+                    return redirect("portal:profile")
+        except ActionError as error:
+            messages.error(request, error.message)
+    return render(
+        request,
+        "portal/profile.html",
+        {"profile_form": profile_form, "preferences_form": preferences_form},
+        status=400 if profile_form.errors or preferences_form.errors else 200,
+    )
+
+
+@signed_in
+@require_GET
+def export(request):
+    response = HttpResponse(
+        json.dumps(member_data(request.user), indent=2, default=str),
+        content_type="application/json",
+    )
+    response["Content-Disposition"] = 'attachment; filename="protectors-portal-my-data.json"'
+    return response
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    if request.method == "POST":
+        if request.POST.get("confirm") != request.user.email:
+            messages.error(request, "Type your e-mail address exactly to confirm.")
+        else:
+            user = request.user
+            logout(request)
+            actions.delete_account(user, ip=client_ip(request))
+            messages.success(request, "Your account is deleted. Thank you for your work.")
+            return redirect("/")
+    return render(request, "portal/delete_account.html", {})
+
+
+# Mail clients send RFC 8058 one-click unsubscribes as a bare POST; the signed token is the proof.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    user = user_for_unsubscribe_token(token)
+    if user is None:
+        return render(request, "portal/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        actions.unsubscribe_from_email(user)
+        return render(request, "portal/unsubscribe.html", {"done": True})
+    return render(request, "portal/unsubscribe.html", {"token": token})
+
+
+# --- Moderation ----------------------------------------------------------------------------------
+
+
+@moderators_only
+@require_GET
+def moderation(request):
+    return render(request, "portal/moderation.html", queries.moderation_queue(request.user))
+
+
+@moderators_only
+@require_http_methods(["GET", "POST"])
+def application(request, pk):
+    membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decide = {"approve": actions.approve_application, "decline": actions.decline_application}
+        operation = decide.get(request.POST.get("decision"))
+        if operation is None:
+            return HttpResponse("Unknown decision.", status=400)
+        try:
+            operation(request.user, membership, form.cleaned_data["reason"], ip=client_ip(request))
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            messages.success(request, f"{membership.full_name}: {membership.get_status_display()}.")
+            return redirect("portal:moderation")
+    return render(
+        request,
+        "portal/application.html",
+        {"membership": membership, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@moderators_only
+@require_POST
+def dismiss_report(request, pk):
+    report = get_object_or_404(Report.objects.select_related("post__thread__category"), pk=pk)
+    actions.dismiss_report(request.user, report, ip=client_ip(request))
+    return redirect("portal:moderation")
+
+
+@moderators_only
+@require_GET
+def members(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(queries.member_directory(query), 50).get_page(request.GET.get("page"))
+    return render(request, "portal/members.html", {"members": page, "query": query})
+
+
+@moderators_only
+@require_http_methods(["GET", "POST"])
+def member(request, pk):
+    member = get_object_or_404(User.objects.select_related("membership"), pk=pk)
+    membership = policy.membership_of(member)
+    if membership is None:
+        raise Http404
+    form = ReasonForm(request.POST or None)
+    role_form = RoleForm(initial={"role": membership.role})
+    if request.method == "POST":
+        operation = request.POST.get("operation")
+        try:
+            if operation == "role":
+                role_form = RoleForm(request.POST)
+                if role_form.is_valid():
+                    actions.set_role(
+                        request.user, member, **role_form.cleaned_data, ip=client_ip(request)
+                    )
+            elif form.is_valid() and operation in {"suspend", "unsuspend"}:
+                action = (
+                    actions.suspend_member if operation == "suspend" else actions.unsuspend_member
+                )
+                action(request.user, member, form.cleaned_data["reason"], ip=client_ip(request))
+            else:
+                return HttpResponse("Unknown operation.", status=400)
+        except ActionError as error:
+            _apply_form_error(form, error)
+        else:
+            return redirect("portal:member", pk=member.pk)
+    return render(
+        request,
+        "portal/member.html",
+        {
+            "member": member,
+            "membership": membership,
+            "form": form,
+            "role_form": role_form,
+            "can_suspend": policy.can_suspend(request.user, member),
+            "can_set_role": policy.can_set_role(request.user, member),
+            "events": AuditEvent.objects.filter(subject=member)[:50],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_only
+@require_GET
+def audit_log(request):
+    events = AuditEvent.objects.select_related("actor", "subject")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "portal/audit_log.html", {"events": page, "action": action})
