@@ -79,8 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "portal.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -197,6 +197,8 @@ ACCOUNT_RATE_LIMITS = {
 # Per-IP limits need the client's address, not the proxy's: behind the nginx of deploy/README.md
 # (one proxy appending to X-Forwarded-For) set TRUSTED_PROXY_COUNT=1.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0)
+ACCOUNT_ADAPTER = "portal.accounts.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Protectors' Portal] "
 MFA_ADAPTER = "portal.accounts.MFAAdapter"
 # Fernet keys for TOTP secrets and recovery-code seeds, comma-separated, newest first; unset,
 # portal.accounts derives one from SECRET_KEY.

@@ -24,6 +24,8 @@ from wagtail.query import PageQuerySet
 from wagtail.search import index
 
 from library.blocks import BodyBlock
+from portal import policy as portal_policy
+from portal import queries as portal_queries
 
 ITEMS_PER_PAGE = 20
 # First path segments LibraryIndexPage routes itself, so no item may take them as its slug.
@@ -188,6 +190,8 @@ class ThemePage(Page):
         context["key_items"] = self.key_items()
         context["initiatives"] = self.initiatives.all()
         context["library_index"] = LibraryIndexPage.objects.live().first()
+        context["is_member"] = portal_policy.is_member(request.user)
+        context["discussions"] = portal_queries.latest_threads_for_theme(request.user, self)
         return context
 
 

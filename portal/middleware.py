@@ -28,8 +28,7 @@ class SessionLifetimeMiddleware:
         signed_in = request.user.is_authenticated
         response = self.get_response(request)
         if signed_in or request.user.is_authenticated:
-            add_never_cache_headers(response)
-            response["Cache-Control"] += ", no-store"
+            add_never_cache_headers(response)  # no-store, private, no-cache, max-age=0
         return response
 
     def enforce_lifetime(self, request):

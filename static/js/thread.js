@@ -1,0 +1,146 @@
+// A thread, live. The page embeds the last change number it rendered; the socket resumes from it,
+// the server replays what happened since, then streams. Every message names the change sent
+// before it ("previous"): if that is not what we hold, something was missed and we resume again.
+// Replies sent over the socket carry an idempotency key, so resending after a drop never posts
+// twice; without a socket the form posts normally.
+
+import { csrfToken, liveSocket } from "./live.js";
+
+const state = JSON.parse(document.getElementById("thread-live").textContent);
+const list = document.querySelector("[data-post-list]");
+const announcer = document.querySelector("[data-announcer]");
+const presence = document.querySelector("[data-presence]");
+const typing = document.querySelector("[data-typing]");
+const form = document.querySelector("[data-reply-form]");
+let last = state.after;
+let pending = null; // the reply waiting for the server's "posted": {key, source, quoted}
+let typingTimer = null;
+
+function personalise(root) {
+  // Live posts are rendered once for everyone; show the author's own controls here.
+  for (const element of root.querySelectorAll("[data-author-only]")) {
+    element.hidden = element.dataset.authorOnly !== String(state.user);
+  }
+  for (const element of root.querySelectorAll("[data-not-author]")) {
+    element.hidden = element.dataset.notAuthor === String(state.user);
+  }
+  for (const postForm of root.querySelectorAll("form[method=post]")) {
+    if (!postForm.querySelector("input[name=csrfmiddlewaretoken]")) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "csrfmiddlewaretoken";
+      input.value = csrfToken();
+      postForm.prepend(input);
+    }
+  }
+}
+
+function showPost(message) {
+  const template = document.createElement("template");
+  template.innerHTML = message.html.trim();
+  const article = template.content.firstElementChild;
+  personalise(template.content);
+  const existing = document.getElementById(`post-${message.number}`);
+  if (existing) {
+    existing.replaceWith(article);
+  } else if (state.on_last_page) {
+    list.append(article);
+    const author = article.querySelector(".post__by strong");
+    announcer.textContent = `New post by ${author ? author.textContent : "a member"}.`;
+  } else {
+    document.querySelector("[data-new-posts]").hidden = false;
+  }
+}
+
+function onMessage(message, send) {
+  switch (message.type) {
+    case "post":
+    case "skip":
+      if (message.previous !== last) {
+        send({ type: "resume", after: last });
+        return;
+      }
+      if (message.type === "post") showPost(message);
+      last = message.change;
+      break;
+    case "caught_up":
+      last = Math.max(last, message.change);
+      if (pending) send({ type: "post", ...pending });
+      break;
+    case "posted":
+      if (pending && message.key === pending.key) {
+        pending = null;
+        form.querySelector("textarea").value = "";
+        form.querySelector("[name=quoted]").value = "";
+        setBusy(false);
+      }
+      break;
+    case "error":
+      if (pending && message.key === pending.key) {
+        pending = null;
+        setBusy(false);
+        showFormError(message.message);
+      }
+      break;
+    case "presence":
+      presence.textContent = `${message.count} member${message.count === 1 ? "" : "s"} viewing`;
+      break;
+    case "typing":
+      typing.textContent = ` · ${message.name} is typing…`;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => (typing.textContent = ""), 5000);
+      break;
+    case "thread":
+      for (const badge of document.querySelectorAll("[data-locked]")) badge.hidden = !message.thread.locked;
+      document.querySelector("[data-reply-count]").textContent = message.thread.reply_count;
+      break;
+  }
+}
+
+function setBusy(busy) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = busy;
+  button.textContent = busy ? "Posting…" : "Post reply";
+}
+
+function showFormError(text) {
+  let box = form.querySelector("[data-live-error]");
+  if (!box) {
+    box = document.createElement("p");
+    box.className = "notice notice--error";
+    box.setAttribute("role", "alert");
+    box.dataset.liveError = "";
+    form.prepend(box);
+  }
+  box.textContent = text;
+}
+
+personalise(document);
+const socket = liveSocket(state.socket, {
+  status: document.querySelector("[data-live-status]"),
+  onOpen: (send) => send({ type: "resume", after: last }),
+  onMessage,
+});
+
+if (form) {
+  const keyField = form.querySelector("[name=idempotency_key]");
+  keyField.value = crypto.randomUUID();
+  form.addEventListener("submit", (event) => {
+    const source = form.querySelector("textarea").value;
+    if (!socket.isOpen() || !source.trim() || !state.on_last_page) return; // the plain form post
+    event.preventDefault();
+    const error = form.querySelector("[data-live-error]");
+    if (error) error.remove();
+    pending = { key: keyField.value, source, quoted: Number(form.querySelector("[name=quoted]").value) || null };
+    keyField.value = crypto.randomUUID();
+    setBusy(true);
+    socket.send({ type: "post", ...pending });
+  });
+  let lastTyping = 0;
+  form.querySelector("textarea").addEventListener("input", () => {
+    if (Date.now() - lastTyping > 3000) {
+      lastTyping = Date.now();
+      socket.send({ type: "typing" });
+    }
+  });
+}
