@@ -165,3 +165,20 @@ def demo_site(db):
 
     demo.load()
     return HomePage.objects.get()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The production hasher is slow on purpose; in-process tests hash hundreds of passwords.
+    Servers started by the tests (running_site) keep the real one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters and presence live in the cache and are keyed by user id, which the
+    database reuses from test to test: every test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

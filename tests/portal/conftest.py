@@ -1,0 +1,77 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+
+from tests.conftest import ROOT, RunningSite, free_port, manage
+
+# The Redis database the multi-process tests empty and use, apart from the one TEST_REDIS_URL
+# names, which other tests share.
+OWN_REDIS_DB = 7
+
+
+def serve(environment, log_path):
+    """Starts daphne on a free port with the given environment; returns once it accepts."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    site = RunningSite(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return site
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the site did not start:\n{site.log()}")
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def shared_redis_environment(fresh_database_url, redis_url, tmp_path):
+    """The environment of a site whose processes share one migrated database and one empty
+    Redis database (cache, rate-limit counts and channel layer)."""
+    own_redis_url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{OWN_REDIS_DB}"))
+    own_redis = redis.Redis.from_url(own_redis_url)
+    own_redis.flushdb()
+    environment = {
+        "DATABASE_URL": fresh_database_url,
+        "REDIS_URL": own_redis_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
+    }
+    manage("migrate", "--noinput", env=environment)
+    yield environment
+    own_redis.flushdb()
+
+
+@pytest.fixture
+def two_processes(shared_redis_environment, tmp_path):
+    """Two web processes of the same site, as behind a load balancer."""
+    sites = [serve(shared_redis_environment, tmp_path / f"daphne-{name}.log") for name in "ab"]
+    yield sites
+    for site in sites:
+        site.process.terminate()
+        site.process.wait(timeout=10)
