@@ -47,8 +47,9 @@ class MFAAdapter(DefaultMFAAdapter):
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Where people land after signing in: members in the forum, everyone else on their
-    application (to fill in, or to see it is waiting), unless they were on their way elsewhere."""
+    """Where people land after signing in, unless they were on their way elsewhere: members in
+    the forum, applicants on their application (to fill in, or to see that it waits), editors who
+    are not members and suspended members on the home page."""
 
     def get_login_redirect_url(self, request):
         from portal import policy
@@ -56,6 +57,6 @@ class AccountAdapter(DefaultAccountAdapter):
         user = request.user
         if policy.is_member(user):
             return reverse("portal:home")
-        if policy.can_apply(user) and policy.membership_of(user) is None:
+        if policy.can_apply(user) and not user.has_perm("wagtailadmin.access_admin"):
             return reverse("portal:apply")
         return super().get_login_redirect_url(request)

@@ -196,7 +196,7 @@ PROFILE_FIELDS = {"display_name": 80, "organisation": 120, "bio": 1000}
 
 @transaction.atomic
 def update_profile(user, **values):
-    require(user.is_authenticated)
+    require(policy.can_edit_profile(user))
     for field, max_length in PROFILE_FIELDS.items():
         if field in values:
             label = User._meta.get_field(field).verbose_name
@@ -206,7 +206,7 @@ def update_profile(user, **values):
 
 @transaction.atomic
 def update_notification_preferences(user, *, email_frequency, notify_replies, notify_mentions):
-    require(user.is_authenticated)
+    require(policy.can_edit_profile(user))
     if email_frequency not in User.EmailFrequency.values:
         raise ActionError("Choose how often to be e-mailed.", "email_frequency")
     user.email_frequency = email_frequency
@@ -364,6 +364,10 @@ def _count_visible_post(thread, post):
 @transaction.atomic
 def create_thread(user, category, title, source, *, idempotency_key="", ip=None):
     require(policy.can_start_thread(user, category))
+    # A resent form (same key) gets the thread its first sending started, not a second, empty one.
+    existing = _existing_post(user, (idempotency_key or "")[:64])
+    if existing:
+        return existing.thread
     title = _text(title, "title", "a title", MAX_TITLE)
     _source(source)
     thread = Thread.objects.create(

@@ -127,6 +127,9 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
     async def access_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
 
+    async def notification_new(self, event):
+        """The user's group also carries notifications; only the portal socket shows them."""
+
 
 class PortalConsumer(MemberConsumer):
     """/ws/portal/: notifications, live thread lists and the moderation queue for one member."""
@@ -137,8 +140,8 @@ class PortalConsumer(MemberConsumer):
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "watch":
-            await self.watch(content.get("categories") or [])
+        if kind == "watch" and isinstance(content.get("categories"), list):
+            await self.watch(content["categories"])
         elif kind == "ping":
             await self.send_json({"type": "pong"})
         else:

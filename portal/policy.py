@@ -104,8 +104,16 @@ def can_review_applications(user):
 
 
 def can_suspend(user, member):
-    """Moderators suspend members; staff and oneself are out of reach (staff use the admin)."""
-    return is_moderator(user) and member.pk != user.pk and not is_staff(member)
+    """Moderators suspend members; only staff suspend moderators; nobody suspends staff or
+    themselves."""
+    if not is_moderator(user) or member.pk == user.pk or is_staff(member):
+        return False
+    return is_staff(user) or not is_moderator(member)
+
+
+def can_edit_profile(user):
+    """Suspended members keep their data (export, deletion) but cannot rename themselves."""
+    return user.is_authenticated and not is_suspended(user)
 
 
 def can_set_role(user, member):
@@ -117,8 +125,11 @@ def can_view_audit_log(user):
 
 
 def search_visibilities(user):
-    """Which index entries a user's searches may return: members also see forum content."""
-    return ["public", "members"] if is_member(user) else ["public"]
+    """Which index entries a user's searches may return: members also see forum content, and
+    moderators that of moderators-only categories too."""
+    if not is_member(user):
+        return ["public"]
+    return ["public", "members", "moderators"] if is_moderator(user) else ["public", "members"]
 
 
 # --- Forum ---------------------------------------------------------------------------------------

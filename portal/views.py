@@ -6,11 +6,11 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -43,7 +43,7 @@ def _gate(allowed):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect(f"{reverse('account_login')}?next={request.get_full_path()}")
+                return redirect_to_login(request.get_full_path())
             if not allowed(request.user):
                 return render(
                     request,
@@ -62,6 +62,11 @@ members_only = _gate(policy.is_member)
 moderators_only = _gate(policy.is_moderator)
 staff_only = _gate(policy.can_view_audit_log)
 signed_in = _gate(lambda user: True)
+
+
+def _posted(request):
+    """Form data to bind: a POST binds even when empty, so it is validated, never shown as new."""
+    return request.POST if request.method == "POST" else None
 
 
 def _apply_form_error(form, error):
@@ -96,7 +101,7 @@ def apply(request):
             field: getattr(membership, field)
             for field in ("full_name", "organisation", "job_title", "country", "reason")
         }
-    form = ApplicationForm(request.POST or None, initial=initial)
+    form = ApplicationForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             membership = actions.submit_application(
@@ -110,7 +115,10 @@ def apply(request):
                 return redirect("portal:home")
             return redirect("portal:apply")
     return render(
-        request, "portal/apply.html", {"form": form, "membership": membership}, status=200
+        request,
+        "portal/apply.html",
+        {"form": form, "membership": membership},
+        status=400 if form.errors else 200,
     )
 
 
@@ -163,7 +171,7 @@ def new_thread(request, slug):
     category = get_object_or_404(Category, slug=slug)
     if not policy.can_start_thread(request.user, category):
         raise Http404
-    form = ThreadForm(request.POST or None)
+    form = ThreadForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             thread = actions.create_thread(
@@ -267,7 +275,7 @@ def edit_post(request, pk):
     post = _visible_post(request, pk)
     if not policy.can_edit_post(request.user, post):
         raise PermissionDenied
-    form = EditForm(request.POST or None, initial={"source": post.source})
+    form = EditForm(_posted(request), initial={"source": post.source})
     if request.method == "POST" and form.is_valid():
         try:
             post = actions.edit_post(request.user, post, form.cleaned_data["source"])
@@ -298,7 +306,7 @@ def report_post(request, pk):
     post = _visible_post(request, pk)
     if not policy.can_report_post(request.user, post):
         raise PermissionDenied
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             actions.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
@@ -319,6 +327,8 @@ def report_post(request, pk):
 @require_POST
 def moderate_post(request, pk):
     post = _visible_post(request, pk)
+    if not policy.can_moderate_thread(request.user, post.thread):
+        raise PermissionDenied
     reason = request.POST.get("reason", "")
     operation = {"hide": actions.hide_post, "restore": actions.restore_post}.get(
         request.POST.get("operation")
@@ -345,6 +355,8 @@ def post_history(request, pk):
 @require_POST
 def moderate_thread(request, pk):
     thread = _visible_thread(request, pk)
+    if not policy.can_moderate_thread(request.user, thread):
+        raise PermissionDenied
     operation = request.POST.get("operation")
     reason = request.POST.get("reason", "")
     ip = client_ip(request)
@@ -376,9 +388,16 @@ def moderate_thread(request, pk):
 @members_only
 @require_POST
 def toggle_follow(request, kind, pk):
-    target = {"thread": Thread, "category": Category}[kind]
-    obj = get_object_or_404(target, pk=pk)
-    arguments = {kind: obj}
+    # What the member may not see is not found, as on its own page (follow or unfollow alike).
+    if kind == "thread":
+        arguments = {"thread": _visible_thread(request, pk)}
+    elif kind == "category":
+        category = get_object_or_404(Category, pk=pk)
+        if not policy.can_view_category(request.user, category):
+            raise Http404
+        arguments = {"category": category}
+    else:
+        raise Http404
     if request.POST.get("follow") == "1":
         actions.follow(request.user, **arguments)
     else:
@@ -422,6 +441,8 @@ def profile(request):
     profile_form = ProfileForm(instance=request.user, prefix="profile")
     preferences_form = PreferencesForm(instance=request.user, prefix="prefs")
     if request.method == "POST":
+        if not policy.can_edit_profile(request.user):
+            raise PermissionDenied
         try:
             if "profile-display_name" in request.POST:
                 profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
@@ -501,7 +522,7 @@ def moderation(request):
 @require_http_methods(["GET", "POST"])
 def application(request, pk):
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         decide = {"approve": actions.approve_application, "decline": actions.decline_application}
         operation = decide.get(request.POST.get("decision"))
@@ -545,7 +566,7 @@ def member(request, pk):
     membership = policy.membership_of(member)
     if membership is None:
         raise Http404
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(_posted(request))
     role_form = RoleForm(initial={"role": membership.role})
     if request.method == "POST":
         operation = request.POST.get("operation")

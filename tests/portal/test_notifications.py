@@ -1,4 +1,4 @@
-"""Notifications reach members in the site and by e-mail, as they chose; unsubscribing is one click."""
+"""Notifications reach members in the site and by e-mail; unsubscribing is one click."""
 
 import json
 import re
@@ -57,7 +57,9 @@ def test_a_forged_unsubscribe_link_changes_nothing(client):
     assert member.email_frequency == User.EmailFrequency.IMMEDIATE
 
 
-def test_digest_readers_get_one_e_mail_a_day(thread, mailoutbox, django_capture_on_commit_callbacks):
+def test_digest_readers_get_one_e_mail_a_day(
+    thread, mailoutbox, django_capture_on_commit_callbacks
+):
     reader = make_person("member", "reader")
     reader.email_frequency = User.EmailFrequency.DAILY
     reader.save()

@@ -1,0 +1,194 @@
+"""When Redis, the channel layer, goes away, posting still works and nothing is lost: the database
+holds every post, and a client that reconnects once Redis is back gets what it missed.
+
+The test runs its own redis-server so it can stop and start it; the shared one is left alone."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from django.db import connections
+
+from portal import actions
+from portal.models import Post
+from tests.conftest import free_port
+from tests.portal.helpers import (
+    communicator,
+    in_thread,
+    make_thread,
+    person,
+    receive_until,
+    session_key,
+    signed_in_client,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RedisServer:
+    """A redis-server of our own on a fixed port, without persistence."""
+
+    def __init__(self, binary, port, log_path):
+        self.binary = binary
+        self.port = port
+        self.log_path = log_path
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    def start(self):
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError as error:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.log_path.read_text()
+                    raise RuntimeError(f"redis-server did not start:\n{log}") from error
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def own_redis(redis_url, tmp_path):
+    binary = shutil.which("redis-server")
+    if not binary:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI=true, but it is not installed")
+        pytest.skip("redis-server not installed: this test starts and stops a Redis of its own")
+    server = RedisServer(binary, free_port(), tmp_path / "redis.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def portal_settings(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+    }
+    settings.PORTAL_POST_RATE = (1000, 60)
+    settings.PORTAL_HOLD_FIRST_POSTS = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+async def close_consumer_connections():
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+async def fresh_layer():
+    """Drop the current channel layer and its connections: the next use builds a new one."""
+    for layer in list(channel_layers.backends.values()):
+        # Its Redis may be gone; the pools are dropped all the same.
+        with contextlib.suppress(Exception):
+            await layer.close_pools()
+    channel_layers.backends.clear()
+
+
+async def join(key, thread, after):
+    socket = communicator(f"/ws/threads/{thread.pk}/", key)
+    connected, code = await socket.connect(timeout=3)
+    assert connected, f"refused with {code}"
+    await socket.send_json_to({"type": "resume", "after": after})
+    return socket, await receive_until(socket, "caught_up", timeout=5)
+
+
+async def test_posts_made_while_redis_is_down_reach_reconnecting_clients(
+    own_redis, settings, caplog
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [own_redis.url], "prefix": f"down-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    await fresh_layer()
+
+    def forum():
+        alice, bob = person("member"), person("member")
+        thread = make_thread(alice, title="Outage", source="Before the outage.")
+        return thread, session_key(signed_in_client(alice)), signed_in_client(bob)
+
+    thread, alice_key, bob_browser = await in_thread(forum)
+    socket, received = await join(alice_key, thread, after=0)
+    assert [(m["type"], m.get("number")) for m in received] == [("post", 1), ("caught_up", None)]
+    last_change = received[-1]["change"]
+
+    own_redis.stop()
+    # The open socket ends with its channel layer; the browser's script then reconnects.
+    deadline = time.monotonic() + 5
+    while not socket.future.done():
+        assert time.monotonic() < deadline, "the socket outlived its channel layer"
+        await asyncio.sleep(0.05)
+    assert isinstance(socket.future.exception(), redis.ConnectionError)
+    await fresh_layer()
+    with caplog.at_level(logging.WARNING, logger="portal.events"):
+        started = time.monotonic()
+        response = await in_thread(
+            bob_browser.post,
+            f"/portal/t/{thread.pk}/reply/",
+            {"source": "Written during the outage.", "idempotency_key": "outage-1"},
+        )
+        elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert response["Location"].endswith("#post-2")
+    assert elapsed < 10
+    post = await in_thread(Post.objects.get, thread=thread, number=2)
+    assert post.source == "Written during the outage."
+    dropped = [r.getMessage() for r in caplog.records if r.name == "portal.events"]
+    assert f"channel layer unavailable: live event to thread.{thread.pk} dropped" in dropped
+
+    own_redis.start()
+    await fresh_layer()
+    socket, received = await join(alice_key, thread, after=last_change)
+    assert [(m["type"], m.get("number"), m.get("previous")) for m in received] == [
+        ("post", 2, last_change),
+        ("caught_up", None, None),
+    ]
+    assert "Written during the outage." in received[0]["html"]
+    assert received[-1]["change"] == post.change
+
+    bob = await in_thread(lambda: post.author)
+    await in_thread(actions.create_post, bob, thread, "After the outage.")
+    live = (await receive_until(socket, "post"))[-1]
+    assert (live["number"], live["previous"]) == (3, post.change)
+    await socket.disconnect()
+    await fresh_layer()
