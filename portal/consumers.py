@@ -6,6 +6,7 @@ member is suspended (portal.events sends `access.revoked` to the user's and sess
 Live thread delivery never loses a change: see ThreadConsumer.
 """
 
+import asyncio
 import time
 
 from channels.db import database_sync_to_async
@@ -202,22 +203,39 @@ class ThreadConsumer(MemberConsumer):
 
     async def join_groups(self):
         await self.join(events.thread_group(self.thread_id))
-        count = await database_sync_to_async(presence.join)(
+        changed = await database_sync_to_async(presence.join)(
             self.thread_id, self.channel_name, self.user.pk
         )
-        await self.announce_presence(count)
+        await self.announce_presence(changed)
 
     async def disconnect(self, code):
         if getattr(self, "thread_id", None) is not None and self.joined:
-            count = await database_sync_to_async(presence.leave)(self.thread_id, self.channel_name)
-            await self.announce_presence(count)
+            changed = await database_sync_to_async(presence.leave)(
+                self.thread_id, self.channel_name
+            )
+            await self.announce_presence(changed)
         await super().disconnect(code)
 
-    async def announce_presence(self, count):
-        if count is not None:
-            await self.channel_layer.group_send(
-                events.thread_group(self.thread_id), {"type": "presence.count", "count": count}
-            )
+    async def announce_presence(self, changed):
+        if not changed:
+            return
+        if await database_sync_to_async(presence.claim_broadcast)(self.thread_id):
+            await self.broadcast_presence()
+        else:
+            # Someone broadcast within the interval, perhaps before this change: try again
+            # after it; if another broadcast wins that slot, it was sent after this change.
+            asyncio.get_running_loop().create_task(self.broadcast_presence_later())
+
+    async def broadcast_presence_later(self):
+        await asyncio.sleep(presence.BROADCAST_INTERVAL_SECONDS + 0.05)
+        if await database_sync_to_async(presence.claim_broadcast)(self.thread_id):
+            await self.broadcast_presence()
+
+    async def broadcast_presence(self):
+        count = await database_sync_to_async(presence.viewing)(self.thread_id)
+        await self.channel_layer.group_send(
+            events.thread_group(self.thread_id), {"type": "presence.count", "count": count}
+        )
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
@@ -273,6 +291,7 @@ class ThreadConsumer(MemberConsumer):
                 "number": payload["number"],
                 "state": payload["state"],
                 "author_id": payload["author_id"],
+                "reply_count": payload["reply_count"],
                 "html": html,
             }
         )
@@ -313,10 +332,10 @@ class ThreadConsumer(MemberConsumer):
         )
 
     async def heartbeat(self, content):
-        count = await database_sync_to_async(presence.join)(
+        changed = await database_sync_to_async(presence.join)(
             self.thread_id, self.channel_name, self.user.pk
         )
-        await self.announce_presence(count)
+        await self.announce_presence(changed)
         await self.send_presence()
         await self.send_json({"type": "pong"})
 

@@ -61,6 +61,7 @@ def post_payload(post):
         "change": post.change,
         "state": post.state,
         "author_id": post.author_id,
+        "reply_count": post.thread.reply_count,
         "member_html": render_to_string(
             "portal/includes/post.html", {**context, "moderator_view": False}
         ),

@@ -1,7 +1,6 @@
 """Forms render fields and keep what was typed; the rules themselves live in portal.actions."""
 
 from django import forms
-from django.conf import settings
 
 from portal.models import Category, Membership, User
 
@@ -24,9 +23,10 @@ class ApplicationForm(forms.Form):
 
 
 def _source_field(label="Your post"):
+    # No max_length: a browser would cut pasted text silently at the limit; the action refuses
+    # it with a message that names the limit, and the text stays in the box.
     return forms.CharField(
         label=label,
-        max_length=settings.PORTAL_MAX_POST_LENGTH,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "data-markdown-editor": ""}),
         help_text="Markdown: **bold**, _italic_, > quote, `code`, lists, links, @handle mentions.",

@@ -2,9 +2,11 @@
 server process counts the same sockets.
 
 Each socket is an entry that expires unless its client's heartbeat renews it, so a process that
-dies without saying goodbye stops being counted within PRESENCE_TTL_SECONDS. The count is
-broadcast when it changes, at most once per BROADCAST_INTERVAL_SECONDS per thread, so a thousand
-people arriving at once cause a handful of broadcasts, not a thousand.
+dies without saying goodbye stops being counted within PRESENCE_TTL_SECONDS. When the count
+changes it is broadcast at most once per BROADCAST_INTERVAL_SECONDS per thread (claim_broadcast),
+so a thousand people arriving at once cause a handful of broadcasts, not a thousand; a change that
+finds the interval taken tries again once it has passed (portal.consumers), and whichever
+broadcast then goes out reads the count after that change.
 """
 
 import time
@@ -20,6 +22,7 @@ def _key(thread_id):
 
 
 def _update(thread_id, change):
+    """Apply a change to the thread's entries; returns whether the number of members changed."""
     now = time.time()
     entries = {
         channel: (user_id, expires)
@@ -29,14 +32,11 @@ def _update(thread_id, change):
     before = len({user_id for user_id, _ in entries.values()})
     change(entries, now)
     cache.set(_key(thread_id), entries, PRESENCE_TTL_SECONDS)
-    count = len({user_id for user_id, _ in entries.values()})
-    if count != before and cache.add(f"{_key(thread_id)}:sent", 1, BROADCAST_INTERVAL_SECONDS):
-        return count
-    return None
+    return len({user_id for user_id, _ in entries.values()}) != before
 
 
 def join(thread_id, channel_name, user_id):
-    """Count this socket in; returns the new number of members viewing if it should be broadcast."""
+    """Count this socket in (or renew it); returns whether the number of members changed."""
 
     def add(entries, now):
         entries[channel_name] = (user_id, now + PRESENCE_TTL_SECONDS)
@@ -46,6 +46,11 @@ def join(thread_id, channel_name, user_id):
 
 def leave(thread_id, channel_name):
     return _update(thread_id, lambda entries, now: entries.pop(channel_name, None))
+
+
+def claim_broadcast(thread_id):
+    """True for the one caller per interval that may broadcast the thread's count."""
+    return cache.add(f"{_key(thread_id)}:sent", 1, BROADCAST_INTERVAL_SECONDS)
 
 
 def viewing(thread_id):

@@ -60,7 +60,10 @@ function onMessage(message, send) {
         send({ type: "resume", after: last });
         return;
       }
-      if (message.type === "post") showPost(message);
+      if (message.type === "post") {
+        showPost(message);
+        showReplyCount(message.reply_count);
+      }
       last = message.change;
       break;
     case "caught_up":
@@ -76,7 +79,8 @@ function onMessage(message, send) {
       }
       break;
     case "error":
-      if (pending && message.key === pending.key) {
+      // A refused reply (its key), or a socket-wide "slow down" that swallowed it (no key).
+      if (pending && (message.key === pending.key || message.code === "rate")) {
         pending = null;
         setBusy(false);
         showFormError(message.message);
@@ -92,9 +96,13 @@ function onMessage(message, send) {
       break;
     case "thread":
       for (const badge of document.querySelectorAll("[data-locked]")) badge.hidden = !message.thread.locked;
-      document.querySelector("[data-reply-count]").textContent = message.thread.reply_count;
+      showReplyCount(message.thread.reply_count);
       break;
   }
+}
+
+function showReplyCount(count) {
+  document.querySelector("[data-reply-count]").textContent = `${count} repl${count === 1 ? "y" : "ies"}`;
 }
 
 function setBusy(busy) {
