@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
@@ -60,9 +61,12 @@ class LibraryFeed(Feed):
         params = self.request.GET.copy()
         params.setlist("sort", ["newest"])
         params.setlist("page", ["1"])
+        params.setlist("content", ["library"])
         search_request = SearchRequest.from_params(params)
         search_request.page_size = FEED_LENGTH
-        results = service.run_search(search_request, self.request.user)
+        # Feeds are shared and cached by feed readers: they search as nobody in particular, so
+        # a member's session never puts members-only results into one.
+        results = service.run_search(search_request, AnonymousUser())
         ids = [hit.object_id for hit in results.hits if hit.kind == "item"]
         items = LibraryItemPage.objects.listing().filter(**self.filters).in_bulk(ids)
         return [items[pk] for pk in ids if pk in items]

@@ -1,22 +1,31 @@
-"""What gets indexed: flattening library items and theme pages into index entries.
+"""What gets indexed: flattening library items, theme pages and forum threads into index entries.
 
 `entry_fields(key)` returns the fields of an IndexEntry for the object the key names, or None when
-it must not be searchable (unpublished, restricted, deleted). Engines are fed from IndexEntry rows,
-so an object is flattened once per change, whatever engines run.
+it must not be searchable (unpublished, restricted, deleted, merged away). Engines are fed from
+IndexEntry rows, so an object is flattened once per change, whatever engines run.
 """
 
 import hashlib
 import io
 import logging
 
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import strip_tags
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from portal.sanitize import plain_text
 from search.models import DocumentText
 
 logger = logging.getLogger(__name__)
 MAX_ATTACHMENT_CHARS = 200_000
+# A thread's text is cut here: PostgreSQL refuses a tsvector over 1 MB, and every engine's
+# highlighter reads the whole field of each hit, so a thread of thousands of posts would make
+# its every appearance in the results slow. Its first 100,000 characters say what it is about.
+MAX_THREAD_CHARS = 100_000
+THREAD_SUMMARY_CHARS = 300
 
 
 def item_key(page_id):
@@ -44,17 +53,46 @@ def key_for(page):
 def entry_fields(key, theme_ids=None):
     """theme_ids: the public themes' ids, when the caller already has them (batches of keys)."""
     from library.models import LibraryItemPage, ThemePage
+    from portal.models import Thread
 
     kind, _, raw_id = key.partition(":")
-    if kind == "thread":
-        return None
     if kind == "theme":
         page = ThemePage.objects.live().public().filter(pk=int(raw_id)).first()
         return page and theme_fields(page)
-    pages = items_for_indexing(LibraryItemPage.objects.filter(pk=int(raw_id)))
-    if not pages:
+    if kind == "thread":
+        found = threads_for_indexing(Thread.objects.filter(pk=int(raw_id)))
+        fields = thread_fields
+    else:
+        found = items_for_indexing(LibraryItemPage.objects.filter(pk=int(raw_id)))
+        fields = item_fields
+    if not found:
         return None
-    return item_fields(pages[0], public_theme_ids() if theme_ids is None else theme_ids)
+    return fields(found[0], public_theme_ids() if theme_ids is None else theme_ids)
+
+
+def all_entries(batch=500):
+    """Lists of (key, fields) for every searchable object, a batch at a time: rebuilds read
+    everything through here, so they never leave a kind out."""
+    from library.models import LibraryItemPage, ThemePage
+    from portal.models import Thread
+
+    theme_ids = public_theme_ids()
+    yield [
+        (theme_key(page.pk), theme_fields(page))
+        for page in ThemePage.objects.filter(pk__in=theme_ids)
+    ]
+    item_ids = list(LibraryItemPage.objects.live().public().values_list("pk", flat=True))
+    for start in range(0, len(item_ids), batch):
+        pages = items_for_indexing(
+            LibraryItemPage.objects.filter(pk__in=item_ids[start : start + batch])
+        )
+        yield [(item_key(page.pk), item_fields(page, theme_ids)) for page in pages]
+    thread_ids = list(Thread.objects.values_list("pk", flat=True))
+    for start in range(0, len(thread_ids), batch):
+        threads = threads_for_indexing(
+            Thread.objects.filter(pk__in=thread_ids[start : start + batch])
+        )
+        yield [(thread_key(thread.pk), thread_fields(thread, theme_ids)) for thread in threads]
 
 
 def theme_fields(page):
@@ -107,6 +145,55 @@ def item_fields(page, theme_ids):
         "year": page.publication_date.year,
         "url": page.url or "",
     }
+
+
+def threads_for_indexing(queryset):
+    """Threads still open (not merged into another), with their category and visible posts, in
+    a fixed number of queries."""
+    from portal.models import Post
+
+    visible = (
+        Post.objects.filter(state=Post.State.VISIBLE).order_by("number").only("thread", "html")
+    )
+    return list(
+        queryset.filter(merged_into__isnull=True)
+        .select_related("category__theme")
+        .prefetch_related(Prefetch("posts", queryset=visible, to_attr="visible_posts"))
+    )
+
+
+def thread_fields(thread, theme_ids):
+    """Index fields of a thread prepared by threads_for_indexing: only its visible posts' text,
+    seen by members, or by moderators alone where its category is theirs."""
+    category = thread.category
+    texts, length = [], 0
+    for post in thread.visible_posts:
+        if length >= MAX_THREAD_CHARS:
+            break
+        texts.append(plain_text(post.html))
+        length += len(texts[-1]) + 1
+    theme = category.theme
+    moderators_only = category.audience == category.Audience.MODERATORS
+    last_activity = timezone.localdate(thread.last_activity)
+    return {
+        "kind": "thread",
+        "object_id": thread.pk,
+        "visibility": "moderators" if moderators_only else "members",
+        "title": thread.title,
+        "summary": _shorten(texts[0], THREAD_SUMMARY_CHARS) if texts else "",
+        "body": "\n".join(texts)[:MAX_THREAD_CHARS],
+        "themes": theme.slug if theme and theme.pk in theme_ids else "",
+        "date": last_activity,
+        "year": last_activity.year,
+        "url": reverse("portal:thread", args=[thread.pk]),
+    }
+
+
+def _shorten(text, limit):
+    """The text, or its first words up to `limit` characters followed by an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _stream_text(stream):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from search.backends.base import EngineError
-from search.documents import entry_fields, public_theme_ids
+from search.documents import all_entries, entry_fields, public_theme_ids
 from search.engines import remote_engine
 from search.models import IndexEntry, PendingIndexChange
 
@@ -91,34 +91,12 @@ def apply_pending_changes(batch=APPLY_BATCH):
 
 def rebuild_database_index(progress=None, batch=500):
     """Recompute every IndexEntry from the content (used by search_reindex), in batches."""
-    from library.models import LibraryItemPage, ThemePage
-    from search.documents import (
-        item_fields,
-        item_key,
-        items_for_indexing,
-        public_theme_ids,
-        theme_fields,
-        theme_key,
-    )
-
-    theme_ids = public_theme_ids()
-    item_ids = list(LibraryItemPage.objects.live().public().values_list("pk", flat=True))
     done = 0
     with transaction.atomic():
-        # Members-only entries (forum content) are kept; library entries are rebuilt whole.
-        IndexEntry.objects.filter(kind__in=["item", "theme"]).delete()
-        themes = ThemePage.objects.filter(pk__in=theme_ids)
-        IndexEntry.objects.bulk_create(
-            IndexEntry(key=theme_key(page.pk), **theme_fields(page)) for page in themes
-        )
-        for start in range(0, len(item_ids), batch):
-            pages = items_for_indexing(
-                LibraryItemPage.objects.filter(pk__in=item_ids[start : start + batch])
-            )
-            IndexEntry.objects.bulk_create(
-                IndexEntry(key=item_key(page.pk), **item_fields(page, theme_ids)) for page in pages
-            )
-            done += len(pages)
+        IndexEntry.objects.all().delete()
+        for entries in all_entries(batch):
+            IndexEntry.objects.bulk_create(IndexEntry(key=key, **fields) for key, fields in entries)
+            done += len(entries)
             if progress:
-                progress(done + len(theme_ids))
-    return done + len(theme_ids)
+                progress(done)
+    return done

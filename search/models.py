@@ -10,10 +10,11 @@ from wagtail.admin.panels import FieldPanel
 
 
 class IndexEntry(models.Model):
-    key = models.CharField(max_length=40, unique=True)  # "item:42", "theme:7"
+    key = models.CharField(max_length=40, unique=True)  # "item:42", "theme:7", "thread:3"
     kind = models.CharField(max_length=20)
     object_id = models.PositiveBigIntegerField()
-    visibility = models.CharField(max_length=20, default="public")  # "public" or "members"
+    # "public", "members" or "moderators": portal.policy.search_visibilities says who sees which
+    visibility = models.CharField(max_length=20, default="public")
     title = models.TextField()
     summary = models.TextField(blank=True)
     body = models.TextField(blank=True)

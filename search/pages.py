@@ -1,13 +1,14 @@
 """What the HTML search page needs beyond the results: filter chips, facet links, sort and page
 links, each a URL that keeps the rest of the search state (so every state is shareable and the
-back button works, with or without JavaScript)."""
+back button works, with or without JavaScript), and the threads that discussion hits show."""
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from search.query import FACETS, SORTS
+from search.query import FACETS, SLUG_FACETS, SORTS
 
 FACET_TITLES = {
+    "content": "Content",
     "publisher": "Publisher",
     "type": "Resource type",
     "theme": "Theme",
@@ -32,18 +33,34 @@ def _state(request):
     """The search state as {param: [values]}, without the page number."""
     return {
         "q": [request.text],
-        **{
-            facet: list(getattr(request, facet))
-            for facet in ("publisher", "type", "theme", "language")
-        },
+        **{facet: list(getattr(request, facet)) for facet in SLUG_FACETS},
         "year_from": [str(request.year_from)] if request.year_from else [],
         "year_to": [str(request.year_to)] if request.year_to else [],
         "sort": [request.sort] if request.sort != "relevance" else [],
     }
 
 
+def _listed(facet, values):
+    """Every facet with values is listed but the content facet, which only once it offers a
+    choice: to people who see no discussions, everything is library."""
+    if facet == "content":
+        return len(values) > 1 or any(value.selected for value in values)
+    return bool(values)
+
+
+def _attach_threads(hits):
+    """Give each discussion hit its thread (category, last activity, replies) for its card."""
+    from portal.models import Thread
+
+    ids = [hit.object_id for hit in hits if hit.kind == "thread"]
+    threads = Thread.objects.select_related("category").in_bulk(ids)
+    for hit in hits:
+        hit.thread = threads.get(hit.object_id) if hit.kind == "thread" else None
+
+
 def page_context(results):
     request = results.request
+    _attach_threads(results.hits)
     state = _state(request)
 
     def with_change(**changes):
@@ -60,7 +77,7 @@ def page_context(results):
             f"{FACET_TITLES[facet]}: {labels.get((facet, value), value)}",
             with_change(**{facet: [v for v in state[facet] if v != value]}),
         )
-        for facet in ("publisher", "type", "theme", "language")
+        for facet in SLUG_FACETS
         for value in state[facet]
     ]
     if request.year_from or request.year_to:
@@ -86,7 +103,7 @@ def page_context(results):
                 )
                 url = with_change(**{facet: toggled})
             values.append({"value": value, "url": url})
-        if values:
+        if _listed(facet, results.facets.get(facet, [])):
             facets.append(
                 {
                     "name": facet,

@@ -7,6 +7,7 @@ the editors' synonyms as alternatives. Engines only render those clauses into th
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 MAX_QUERY_LENGTH = 200
@@ -20,7 +21,16 @@ SORTS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
 }
-FACETS = ("publisher", "type", "theme", "year", "language")
+FACETS = ("content", "publisher", "type", "theme", "year", "language")
+SLUG_FACETS = tuple(facet for facet in FACETS if facet != "year")  # chosen by value, not range
+# The content facet: what a result is, in the words people filter by. Its values stand for entry
+# kinds, so every engine filters and counts it on the entries' kind.
+CONTENTS = {
+    # URL value: (label, entry kinds)
+    "library": ("Library", ("item", "theme")),
+    "discussions": ("Discussions", ("thread",)),
+}
+_CONTENT_OF_KIND = {kind: value for value, (_, kinds) in CONTENTS.items() for kind in kinds}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # PostgreSQL's English stop words (tsearch_data/english.stop). A word on its own that is one of
 # these asks for nothing, so parse_text drops it: every engine then answers "guidance for the
@@ -54,6 +64,7 @@ class Clause:
 @dataclass
 class SearchRequest:
     text: str = ""
+    content: list = field(default_factory=list)
     publisher: list = field(default_factory=list)
     type: list = field(default_factory=list)
     theme: list = field(default_factory=list)
@@ -81,7 +92,7 @@ class SearchRequest:
             problem(f"The search was shortened to its first {MAX_QUERY_LENGTH} characters.")
             text = text[:MAX_QUERY_LENGTH]
         request.text = text
-        for facet in ("publisher", "type", "theme", "language"):
+        for facet in SLUG_FACETS:
             values = [v for v in params.getlist(facet) if v and _is_slug(v)]
             if len(values) != len([v for v in params.getlist(facet) if v]):
                 problem(f"An unrecognised {facet} filter was ignored.")
@@ -115,7 +126,7 @@ class SearchRequest:
         """Active facet filters as {facet: values}, leaving one out for disjunctive counts."""
         active = {
             name: getattr(self, name)
-            for name in ("publisher", "type", "theme", "language")
+            for name in SLUG_FACETS
             if getattr(self, name) and name != excluding
         }
         if excluding != "year" and (self.year_from or self.year_to):
@@ -126,7 +137,7 @@ class SearchRequest:
 @dataclass
 class Hit:
     key: str  # "item:42"
-    kind: str  # "item", "theme"
+    kind: str  # "item", "theme", "thread"
     object_id: int
     title: str
     url: str
@@ -154,6 +165,19 @@ class SearchResults:
     suggestion: str = ""
     engine: str = ""
     degraded: bool = False  # the configured engine failed and the database answered instead
+
+
+def kinds_of(contents):
+    """The entry kinds that these content facet values stand for."""
+    return [kind for value in contents if value in CONTENTS for kind in CONTENTS[value][1]]
+
+
+def content_counts(kind_counts):
+    """Content facet counts, {value: count}, from counts of entries by kind."""
+    counts = Counter()
+    for kind, count in kind_counts.items():
+        counts[_CONTENT_OF_KIND[kind]] += count
+    return dict(counts)
 
 
 def _is_slug(value):

@@ -13,7 +13,7 @@ from portal import policy
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
 from search.models import Synonym
-from search.query import parse_text, words_of
+from search.query import CONTENTS, parse_text, words_of
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
@@ -114,6 +114,7 @@ def _label_facets(results):
     from library.models import LANGUAGES, Publisher, ResourceType, ThemePage
 
     labels = {
+        "content": {value: label for value, (label, _) in CONTENTS.items()},
         # .order_by(): labels need no order, and the default one walks the page tree.
         "publisher": dict(Publisher.objects.order_by().values_list("slug", "name")),
         "type": dict(ResourceType.objects.order_by().values_list("slug", "name")),

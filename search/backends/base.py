@@ -22,7 +22,7 @@ class SearchEngine:
 
     def autocomplete(self, text, visibilities, limit=8):
         """Titles (and publisher names) starting with or containing the typed words, as
-        [{"label": ..., "url": ..., "kind": "item" | "theme" | "publisher"}]."""
+        [{"label": ..., "url": ..., "kind": "item" | "theme" | "thread" | "publisher"}]."""
         raise NotImplementedError
 
     def suggest(self, text):

@@ -38,7 +38,16 @@ from django.utils.html import escape
 
 from search.backends.base import SearchEngine
 from search.models import IndexEntry
-from search.query import FACETS, SEARCH_STOP_WORDS, FacetValue, Hit, SearchResults, words_of
+from search.query import (
+    FACETS,
+    SEARCH_STOP_WORDS,
+    FacetValue,
+    Hit,
+    SearchResults,
+    content_counts,
+    kinds_of,
+    words_of,
+)
 
 TABLE = "site_search_indexentry"
 FTS_TABLE = f"{TABLE}_fts"  # SQLite: stemmed, every text field
@@ -183,9 +192,10 @@ def _like_escape(text):
 
 
 # A matching entry, as the first query returns it and the search then works on it:
-# (id, rank, publishers, type, themes, year, language, date as "YYYY-MM-DD" or "").
-ID, RANK, PUBLISHERS, TYPE, THEMES, YEAR, LANGUAGE, DATE = range(8)
+# (id, rank, publishers, type, themes, year, language, date as "YYYY-MM-DD" or "", kind).
+ID, RANK, PUBLISHERS, TYPE, THEMES, YEAR, LANGUAGE, DATE, KIND = range(9)
 FACET_FIELD = {
+    "content": KIND,  # search.query.CONTENTS: each value stands for some kinds
     "publisher": PUBLISHERS,
     "type": TYPE,
     "theme": THEMES,
@@ -202,6 +212,8 @@ def _filter_test(facet, wanted):
         low = -1 if low is None else low
         high = 10_000 if high is None else high
         return lambda row: row[YEAR] is not None and low <= row[YEAR] <= high
+    if facet == "content":
+        wanted = kinds_of(wanted)
     field, wanted = FACET_FIELD[facet], frozenset(wanted)
     if facet not in MULTI_VALUED:
         return lambda row: row[field] in wanted
@@ -229,6 +241,8 @@ def _count(facet, fields):
     tally = Counter(fields)
     if facet == "year":
         return {str(year): n for year, n in tally.items() if year}
+    if facet == "content":
+        return content_counts(tally)
     if facet not in MULTI_VALUED:
         tally.pop("", None)
         return dict(tally)
@@ -427,7 +441,7 @@ def _sqlite_install_statements():
         f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS['update']}"
         f" AFTER UPDATE OF id, {columns} ON {TABLE} BEGIN {delete_old} {insert_new} END",
         f"CREATE INDEX IF NOT EXISTS {FACET_INDEX} ON {TABLE}"
-        " (id, visibility, publishers, type, themes, year, language, date)",
+        " (id, visibility, kind, publishers, type, themes, year, language, date)",
         f"CREATE INDEX IF NOT EXISTS {UPDATED_INDEX} ON {TABLE} (updated_at)",
     ]
 
@@ -537,7 +551,9 @@ class _SQLite:
     Should a later migration's table remake have dropped the index, the queries run without it.
     """
 
-    FACET_COLUMNS = "e.publishers, e.type, e.themes, e.year, e.language, coalesce(e.date, '')"
+    FACET_COLUMNS = (
+        "e.publishers, e.type, e.themes, e.year, e.language, coalesce(e.date, ''), e.kind"
+    )
 
     def query(self, cursor, sql, params):
         try:
@@ -634,7 +650,7 @@ class _Postgres:
 
     FACET_COLUMNS = (
         "e.publishers, e.type, e.themes, e.year, e.language,"
-        " coalesce(to_char(e.date, 'YYYY-MM-DD'), '')"
+        " coalesce(to_char(e.date, 'YYYY-MM-DD'), ''), e.kind"
     )
 
     def query(self, cursor, sql, params):
@@ -759,7 +775,7 @@ class DatabaseEngine(SearchEngine):
         details = {row[0]: row[1:] for row in cursor.fetchall()}
         snippets = dialect.snippets(cursor, clauses, ids)
         hits = []
-        for entry_id, rank, publishers, type_, _, _, _, date in page:
+        for entry_id, rank, publishers, type_, _, _, _, date, _ in page:
             if entry_id not in details:  # deleted since the first query
                 continue
             key, kind, object_id, title, url, summary, body_start = details[entry_id]

@@ -7,11 +7,12 @@ from django.utils.html import escape
 from elasticsearch.dsl import A, Index, Q, Search, analyzer, token_filter
 
 from search.backends.base import EngineError, SearchEngine
-from search.query import FACETS, FacetValue, Hit, SearchResults
+from search.query import FACETS, FacetValue, Hit, SearchResults, content_counts, kinds_of
 
 TEXT_FIELDS = ["title^4", "summary^3", "publisher_names^2", "body^2", "attachments"]
 SNIPPET_FIELDS = ["summary", "body", "attachments", "title"]
 FACET_FIELDS = {
+    "content": "kind",  # search.query.CONTENTS: each value stands for some kinds
     "publisher": "publishers",
     "type": "type",
     "theme": "themes",
@@ -46,17 +47,16 @@ def index_definition(name):
             visibility={"type": "keyword"},
             title={
                 **text,
-                "copy_to": "spelling",
                 "fields": {
                     "sayt": {"type": "search_as_you_type"},
                     "plain": {"type": "text", "analyzer": "standard"},
                 },
             },
-            summary={**text, "copy_to": "spelling"},
+            summary=text,
             body=text,
             attachments=text,
-            publisher_names={**text, "copy_to": "spelling"},
-            spelling={"type": "text", "analyzer": "standard"},
+            publisher_names=text,
+            spelling={"type": "text", "analyzer": "standard"},  # see entry_source
             publishers={"type": "keyword"},
             type={"type": "keyword"},
             type_name={"type": "keyword"},
@@ -93,6 +93,11 @@ def entry_source(entry):
         "body": entry.body,
         "attachments": entry.attachments,
         "publisher_names": entry.publisher_names,
+        # suggest()'s vocabulary: the term suggester cannot filter by visibility, so only public
+        # entries' words go in, and "did you mean" never offers a word from members' entries.
+        "spelling": [entry.title, entry.summary, entry.publisher_names]
+        if entry.visibility == "public"
+        else [],
         "publishers": entry.publishers.split(),
         "type": entry.type or None,
         "type_name": entry.type_name,
@@ -121,6 +126,7 @@ def _filter_queries(request, excluding=None):
             low, high = values
             queries.append(Q("range", year={k: v for k, v in (("gte", low), ("lte", high)) if v}))
         else:
+            values = kinds_of(values) if facet == "content" else values
             queries.append(Q("terms", **{FACET_FIELDS[facet]: values}))
     return queries
 
@@ -182,6 +188,12 @@ class RemoteEngine(SearchEngine):
         for facet in FACETS:
             selected = set(getattr(request, facet, None) or [])
             buckets = response["aggregations"][facet]["values"]["buckets"]
+            if facet == "content":
+                counts = content_counts({b["key"]: b["doc_count"] for b in buckets})
+                buckets = [
+                    {"key": value, "doc_count": n}
+                    for value, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+                ]
             values = [
                 FacetValue(
                     value=str(bucket["key"]),

@@ -4,15 +4,20 @@ TEST_OPENSEARCH_URL is set (required under CI), Elasticsearch where ELASTICSEARC
 import os
 import unittest
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
 
+from portal import actions
+from portal.models import Category
 from search.engines import remote_engine
 from search.indexing import rebuild_database_index
 from search.models import IndexEntry
 from search.service import synonyms_changed
 from tests.conftest import require_service
+from tests.people import make_person
 
 ENGINES = ["database", "opensearch", "elasticsearch"]
 
@@ -50,6 +55,46 @@ def sync_engine():
     engine = remote_engine()
     if engine is not None:
         engine.rebuild(IndexEntry.objects.order_by("pk"), IndexEntry.objects.count())
+
+
+# Words found in nothing but the discussions below.
+REPLY_WORD = "zebrafish"
+HIDDEN_WORD = "quokka"
+MODERATORS_WORD = "marmoset"
+
+
+@override_settings(PORTAL_POST_RATE=(1000, 60))
+def make_discussions():
+    """Members in every role and three threads, indexed into IndexEntry (call sync_engine after):
+    one with a member's reply and a hidden post, one about encryption (which the library covers
+    too), and one in a moderators-only category."""
+    people = SimpleNamespace(
+        anonymous=AnonymousUser(),
+        **{role: make_person(role) for role in ("applicant", "member", "moderator", "suspended")},
+    )
+    general = Category.objects.create(name="General discussion", slug="general")
+    private = Category.objects.create(
+        name="Moderators' room", slug="moderators-room", audience=Category.Audience.MODERATORS
+    )
+    hashing = actions.create_thread(
+        people.moderator, general, "Hash lists for small platforms", "Where do small sites start?"
+    )
+    actions.create_post(people.member, hashing, f"We began with a {REPLY_WORD} pipeline.")
+    hidden = actions.create_post(people.member, hashing, f"The {HIDDEN_WORD} list leaked.")
+    actions.hide_post(people.moderator, hidden, "Shares a private list.")
+    encryption = actions.create_thread(
+        people.member, general, "Encryption and our reporting duties", "What changes for us?"
+    )
+    private_thread = actions.create_thread(
+        people.moderator, private, "Weekend rota", f"Who covers the {MODERATORS_WORD} queue?"
+    )
+    return SimpleNamespace(
+        people=people,
+        general=general,
+        hashing=hashing,
+        encryption=encryption,
+        private=private_thread,
+    )
 
 
 def drop_engine_index():

@@ -4,8 +4,11 @@ Elasticsearch. Each case runs once per engine available (see conftest.engine_kin
 from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
 from django.test import TestCase, override_settings
+from django.urls import reverse
 
 from library.models import LibraryItemPage
+from portal import actions
+from portal.models import Post
 from search import service
 from search.documents import item_key
 from search.indexing import apply_pending_changes
@@ -13,9 +16,13 @@ from search.models import IndexEntry
 from search.query import SearchRequest
 from tests.people import make_person
 from tests.search.conftest import (
+    HIDDEN_WORD,
+    MODERATORS_WORD,
+    REPLY_WORD,
     drop_engine_index,
     engine_settings,
     load_indexed_library,
+    make_discussions,
     sync_engine,
 )
 
@@ -48,9 +55,8 @@ def facet(results, name):
     return {value.value: value.count for value in results.facets[name]}
 
 
-class ContractCases:
-    """Read-only cases: the library is loaded and indexed once per engine (setUpTestData), and
-    each test runs inside a savepoint."""
+class EngineCases:
+    """Cases on the engine `engine_kind`, in an index of their own."""
 
     engine_kind = None
 
@@ -65,6 +71,11 @@ class ContractCases:
         super().tearDownClass()
         drop_engine_index()
         cls.engine_override.disable()
+
+
+class ContractCases(EngineCases):
+    """Read-only cases: the library is loaded and indexed once per engine (setUpTestData), and
+    each test runs inside a savepoint."""
 
     @classmethod
     def setUpTestData(cls):
@@ -190,6 +201,125 @@ class ElasticsearchContract(ContractCases, TestCase):
     engine_kind = "elasticsearch"
 
 
+class DiscussionCases(EngineCases):
+    """Forum threads beside the library: members find them, nobody else does, and only their
+    visible posts' text. Read-only, like ContractCases."""
+
+    @classmethod
+    def setUpTestData(cls):
+        load_indexed_library()
+        cls.forum = make_discussions()
+        cls.people = cls.forum.people
+        sync_engine()
+
+    def test_a_reply_is_found_by_members_only(self):
+        found = search(self.people.member, REPLY_WORD)
+        assert titles(found) == [self.forum.hashing.title]
+        assert found.hits[0].kind == "thread"
+        assert found.hits[0].url == reverse("portal:thread", args=[self.forum.hashing.pk])
+        for role in ("anonymous", "applicant", "suspended"):
+            with self.subTest(role=role):
+                assert search(getattr(self.people, role), REPLY_WORD).total == 0
+
+    def test_hidden_post_text_is_not_found(self):
+        for role in ("member", "moderator"):
+            with self.subTest(role=role):
+                assert search(getattr(self.people, role), HIDDEN_WORD).total == 0
+
+    def test_reply_is_highlighted(self):
+        (hit,) = search(self.people.member, REPLY_WORD).hits
+        assert f"<mark>{REPLY_WORD}</mark>" in hit.snippet.lower()
+
+    def test_moderators_only_category_reaches_moderators_only(self):
+        assert titles(search(self.people.moderator, MODERATORS_WORD)) == ["Weekend rota"]
+        assert search(self.people.member, MODERATORS_WORD).total == 0
+        assert search(self.people.anonymous, MODERATORS_WORD).total == 0
+
+    def test_discussions_facet_counts_and_filters(self):
+        library = search(self.people.anonymous, "encryption").total
+        assert facet(search(self.people.anonymous, "encryption"), "content") == {"library": library}
+        everything = search(self.people.member, "encryption")
+        assert everything.total == library + 1
+        assert facet(everything, "content") == {"library": library, "discussions": 1}
+        labels = {v.value: v.label for v in everything.facets["content"]}
+        assert labels == {"library": "Library", "discussions": "Discussions"}
+        discussions = search(self.people.member, "encryption", content=["discussions"])
+        assert titles(discussions) == [self.forum.encryption.title]
+        # Disjunctive: the content facet is counted without its own filter.
+        assert facet(discussions, "content") == {"library": library, "discussions": 1}
+        assert [v.selected for v in discussions.facets["content"]] == [False, True]
+        only_library = search(self.people.member, "encryption", content=["library"])
+        assert only_library.total == library
+        assert "thread" not in {hit.kind for hit in only_library.hits}
+        both = search(self.people.member, "encryption", content=["library", "discussions"])
+        assert both.total == library + 1
+        # Other facets are counted within the selection: threads carry no publisher.
+        assert facet(discussions, "publisher") == {}
+
+    def test_moderators_count_their_category_too(self):
+        moderator = search(self.people.moderator)
+        assert facet(moderator, "content")["discussions"] == 3
+        assert facet(search(self.people.member), "content")["discussions"] == 2
+        assert "discussions" not in facet(search(self.people.anonymous), "content")
+
+    def test_thread_words_are_never_suggested_to_others(self):
+        misspelt = REPLY_WORD[:-1] + "x"
+        assert REPLY_WORD not in search(self.people.anonymous, misspelt).suggestion
+        assert REPLY_WORD not in search(self.people.member, misspelt).suggestion
+
+    def test_autocomplete_offers_threads_to_members_only(self):
+        member = service.autocomplete("hash lists", self.people.member)
+        assert ("Hash lists for small platforms", "thread") in {
+            (s["label"], s["kind"]) for s in member
+        }
+        anonymous = service.autocomplete("hash lists", self.people.anonymous)
+        assert "thread" not in {s["kind"] for s in anonymous}
+
+    def test_json_api_never_gives_anonymous_a_thread(self):
+        for params in (
+            {"q": REPLY_WORD},
+            {"q": "encryption"},
+            {"content": "discussions"},
+            {"page": "2"},
+        ):
+            with self.subTest(params=params):
+                data = self.client.get("/api/search/", params).json()
+                assert "thread" not in {r["kind"] for r in data["results"]}
+                counted = {v["value"]: v["count"] for v in data["facets"]["content"]}
+                assert counted.get("discussions", 0) == 0  # listed only when asked for
+        self.client.force_login(self.people.member)
+        data = self.client.get("/api/search/", {"q": REPLY_WORD}).json()
+        assert [r["kind"] for r in data["results"]] == ["thread"]
+
+    def test_search_page_shows_discussion_cards_and_the_facet_to_members(self):
+        html = self.client.get("/library/", {"q": "encryption"}).content.decode()
+        assert 'id="facet-content"' not in html  # everything is library: nothing to choose
+        self.client.force_login(self.people.member)
+        html = self.client.get("/library/", {"q": REPLY_WORD}).content.decode()
+        assert "Discussion</span>" in html
+        assert "General discussion" in html
+        assert "1 reply" in html
+        assert f"<mark>{REPLY_WORD}</mark>" in html.lower()
+        html = self.client.get(
+            "/library/", {"q": "encryption", "content": "discussions"}
+        ).content.decode()
+        assert 'id="facet-content"' in html
+        assert "Content: Discussions" in html  # the active-filter chip
+        assert self.forum.encryption.title in html
+
+
+class DatabaseDiscussions(DiscussionCases, TestCase):
+    engine_kind = "database"
+
+
+class OpenSearchDiscussions(DiscussionCases, TestCase):
+    engine_kind = "opensearch"
+
+
+class ElasticsearchDiscussions(DiscussionCases, TestCase):
+    engine_kind = "elasticsearch"
+
+
 # Cases that change the content, per engine, each with its own freshly indexed library.
 
 
@@ -228,3 +358,18 @@ def test_members_only_entries_reach_members_only(indexed_library, anonymous, dja
     assert "Members discuss encryption" not in titles(search(applicant, "encryption"))
     member = make_person("member")
     assert "Members discuss encryption" in titles(search(member, "encryption"))
+
+
+def test_hiding_a_post_takes_its_text_out_of_search(indexed_library):
+    forum = make_discussions()
+    sync_engine()
+    reply = forum.hashing.posts.get(number=2)
+    assert titles(search(forum.people.member, REPLY_WORD)) == [forum.hashing.title]
+    actions.hide_post(forum.people.moderator, reply, "Off topic.")
+    apply_pending_changes()
+    assert search(forum.people.member, REPLY_WORD).total == 0
+    assert search(forum.people.moderator, REPLY_WORD).total == 0
+    assert titles(search(forum.people.member, "hash lists")) == [forum.hashing.title]
+    actions.restore_post(forum.people.moderator, Post.objects.get(pk=reply.pk))
+    apply_pending_changes()
+    assert titles(search(forum.people.member, REPLY_WORD)) == [forum.hashing.title]

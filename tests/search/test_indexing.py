@@ -1,5 +1,5 @@
-"""Content changes reach the index: taxonomy renames, theme changes, view restrictions, and the
-management commands that rebuild and report on it."""
+"""Content changes reach the index: taxonomy renames, theme changes, view restrictions, forum
+threads, and the management commands that rebuild and report on it."""
 
 import io
 
@@ -8,9 +8,18 @@ from django.core.management import call_command
 from wagtail.models import PageViewRestriction
 
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
-from search.documents import item_key
+from portal import actions
+from portal.models import Category
+from search import documents
+from search.documents import item_key, thread_key
 from search.models import IndexEntry
-from tests.search.conftest import load_indexed_library
+from tests.people import make_person
+from tests.search.conftest import (
+    HIDDEN_WORD,
+    REPLY_WORD,
+    load_indexed_library,
+    make_discussions,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +70,51 @@ def test_search_reindex_and_status_commands(library):
     call_command("search_status", stdout=status)
     assert "database index: 21 entries" in status.getvalue()
     assert "outbox: " in status.getvalue()
+
+
+def thread_entry(thread):
+    return IndexEntry.objects.filter(key=thread_key(thread.pk)).first()
+
+
+def test_search_reindex_rebuilds_threads_from_their_visible_posts(library):
+    forum = make_discussions()
+    IndexEntry.objects.all().delete()
+    call_command("search_reindex", stdout=io.StringIO())
+    hashing = thread_entry(forum.hashing)
+    assert hashing.visibility == "members"
+    assert hashing.summary == "Where do small sites start?"
+    assert REPLY_WORD in hashing.body and HIDDEN_WORD not in hashing.body
+    assert thread_entry(forum.private).visibility == "moderators"
+    assert IndexEntry.objects.filter(kind="thread").count() == 3
+    assert IndexEntry.objects.filter(kind__in=["item", "theme"]).count() == 21
+
+
+def test_a_merged_thread_leaves_the_index_and_its_posts_move(library):
+    forum = make_discussions()
+    actions.merge_threads(forum.people.moderator, forum.hashing, forum.encryption)
+    assert thread_entry(forum.hashing) is None
+    assert REPLY_WORD in thread_entry(forum.encryption).body
+
+
+def test_category_audience_and_theme_reach_its_threads(library):
+    forum = make_discussions()
+    forum.general.audience = Category.Audience.MODERATORS
+    forum.general.theme = ThemePage.objects.get(slug="technology")
+    forum.general.save()
+    entry = thread_entry(forum.encryption)
+    assert entry.visibility == "moderators"
+    assert entry.themes == "technology"
+
+
+def test_long_threads_are_cut_and_summaries_shortened(library, monkeypatch, settings):
+    settings.PORTAL_POST_RATE = (1000, 60)
+    monkeypatch.setattr(documents, "MAX_THREAD_CHARS", 120)
+    member = make_person("member")
+    category = Category.objects.create(name="Long", slug="long")
+    thread = actions.create_thread(member, category, "Long thread", "word " * 100)
+    for _ in range(3):
+        actions.create_post(member, thread, "another " * 50)
+    entry = thread_entry(thread)
+    assert len(entry.body) == 120
+    assert len(entry.summary) <= documents.THREAD_SUMMARY_CHARS + 1
+    assert entry.summary.endswith("word…")

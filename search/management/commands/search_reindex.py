@@ -39,8 +39,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from library.models import LibraryItemPage, ThemePage
+        from portal.models import Thread
 
-        total = LibraryItemPage.objects.live().count() + ThemePage.objects.live().count()
+        total = (
+            LibraryItemPage.objects.live().count()
+            + ThemePage.objects.live().count()
+            + Thread.objects.filter(merged_into__isnull=True).count()
+        )
         progress = Progress(sys.stdout, "database index", total)
         rebuild_database_index(progress)
         progress.finish()
