@@ -72,6 +72,15 @@ def database(name, default_url):
         raise ConfigError(name, "only sqlite:// and postgres:// URLs are supported")
     if engine.endswith("sqlite3"):
         config["CONN_MAX_AGE"] = 0
+        # One ASGI process serves requests on several threads. WAL lets readers run beside the
+        # writer; IMMEDIATE transactions take the write lock up front (a deferred one that reads
+        # then writes fails at once with "database is locked" instead of waiting), and writers
+        # wait up to the timeout for each other.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     return config
 
 

@@ -92,6 +92,8 @@ def create_accounts():
         user.email = account["email"]
         user.is_staff = user.is_superuser = account.get("staff", False)
         user.display_name = f"Demo {role}"
+        # A digest rather than an e-mail per reply keeps `make run`'s console readable.
+        user.email_frequency = user.EmailFrequency.DAILY
         if not user.check_password(demo_password(role)):
             user.set_password(demo_password(role))
         user.save()

@@ -2,7 +2,9 @@
 then services (PostgreSQL, Redis, OpenSearch) when TEST_POSTGRES_URL, TEST_REDIS_URL and
 TEST_OPENSEARCH_URL say where they are. Under CI=true the services profile is required.
 
-Extra arguments go to pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
+The browser tests (marker `browser`) run in the last profile only: the services profile when it
+runs, else the embedded one. Extra arguments go to pytest, e.g.
+`make test PYTEST_ARGS="-k health -x"`.
 """
 
 import os
@@ -19,7 +21,8 @@ def run(profile, overrides, pytest_args):
     environment.update(overrides)
     print(f"\n=== {profile} profile ===", flush=True)
     started = time.monotonic()
-    code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=environment)
+    command = [sys.executable, "-m", "pytest", "--durations=15", *pytest_args]
+    code = subprocess.call(command, env=environment)
     print(
         f"=== {profile} profile: exit {code} in {time.monotonic() - started:.0f} s ===", flush=True
     )
@@ -27,8 +30,11 @@ def run(profile, overrides, pytest_args):
 
 
 def main(pytest_args):
-    results = {"embedded": run("embedded", {}, pytest_args)}
     missing = [name for name in SERVICE_URLS if not os.environ.get(name)]
+    # The browser tests drive the whole site through Chromium, which is slow; when the services
+    # profile runs they run there only, against the production-like set-up.
+    embedded_args = pytest_args if missing else ["-m", "not browser", *pytest_args]
+    results = {"embedded": run("embedded", {}, embedded_args)}
     if missing:
         message = f"services profile not run: {', '.join(missing)} unset"
         if os.environ.get("CI") == "true":
