@@ -1041,6 +1041,10 @@ def merge_counts(counts):
     return merged
 
 
+def dash(value):
+    return "-" if value is None else value
+
+
 def print_tables(pages, rows):
     print()
     print(
@@ -1069,7 +1073,7 @@ def print_tables(pages, rows):
             f"{row['max_ms'] or '-':>8} {row['sustained_posts_per_s'] or '-':>7} {row['lost']:>5} "
             f"{row['order_errors']:>5} {row['duplicates']:>4} {row['reconnects']:>5} "
             f"{row['ack']['median_ms'] or '-':>8} "
-            f"{row['after_ack']['median_ms'] or '-':>8} {row['after_ack']['p99_ms'] or '-':>8} "
+            f"{dash(row['after_ack']['median_ms']):>8} {dash(row['after_ack']['p99_ms']):>8} "
             f"{server_pct + '%':>12} {client_pct + '%':>7} {max(row['load_average']):>5}"
         )
     print(

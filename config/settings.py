@@ -125,12 +125,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels-redis blocks 5 s in BZPOPMIN, as long as redis-py's default read timeout:
-            # on a quiet server the read would time out first and close members' sockets (1011).
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
-                "prefix": "portal",
-            },
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "portal"},
         }
     }
 else:
