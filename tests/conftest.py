@@ -113,20 +113,9 @@ class RunningSite:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def running_site(fresh_database_url, tmp_path_factory):
-    """The real site, started as in production: migrate, demo content, daphne serving ASGI."""
-    environment = {
-        "DATABASE_URL": fresh_database_url,
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
-        # An engine index of its own, apart from what in-process tests index.
-        "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
-    }
-    manage("migrate", "--noinput", env=environment)
-    manage("setup_demo", env=environment)
-    manage("check_services", env=environment)
+def serve(environment, log_path):
+    """Starts daphne on a free port with the given environment; returns once it accepts."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "daphne.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -149,15 +138,30 @@ def running_site(fresh_database_url, tmp_path_factory):
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return site
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail(f"the site did not start:\n{site.log()}")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def running_site(fresh_database_url, tmp_path_factory):
+    """The real site, started as in production: migrate, demo content, daphne serving ASGI."""
+    environment = {
+        "DATABASE_URL": fresh_database_url,
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        # An engine index of its own, apart from what in-process tests index.
+        "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
+    }
+    manage("migrate", "--noinput", env=environment)
+    manage("setup_demo", env=environment)
+    manage("check_services", env=environment)
+    site = serve(environment, tmp_path_factory.mktemp("server") / "daphne.log")
     yield site
-    process.terminate()
-    process.wait(timeout=10)
+    site.process.terminate()
+    site.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -1,52 +1,14 @@
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 
-from tests.conftest import ROOT, RunningSite, free_port, manage
+from tests.conftest import manage, serve
 
 # The Redis database the multi-process tests empty and use, apart from the one TEST_REDIS_URL
 # names, which other tests share.
 OWN_REDIS_DB = 7
-
-
-def serve(environment, log_path):
-    """Starts daphne on a free port with the given environment; returns once it accepts."""
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **environment},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    site = RunningSite(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return site
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the site did not start:\n{site.log()}")
-            time.sleep(0.2)
 
 
 @pytest.fixture
