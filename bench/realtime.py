@@ -606,6 +606,19 @@ def start_servers(count, environment, log_dir):
     return servers
 
 
+def start_task_worker(environment, log_dir):
+    """The deployment's task worker (`manage.py db_worker`), which re-indexes threads after
+    posts and sends e-mail; it shares the machine's cores with the servers, as it would."""
+    log = (log_dir / "db_worker.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.2"],
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def stop_processes(processes):
     for process in processes:
         if process.poll() is None:
@@ -678,8 +691,8 @@ def prepare_environment(args, var_dir):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "PORTAL_POST_RATE": "100000/60",
-        # The services profile: e-mail and other tasks are queued in the database for a worker
-        # (none runs here) instead of being sent inside the request.
+        # The services profile: e-mail, thread re-indexing and other tasks are queued in the
+        # database for the task worker instead of being done inside the request.
         "TASK_BACKEND": "database",
         "LOG_LEVEL": "WARNING",
         "SITE_URL": "http://127.0.0.1",
@@ -847,6 +860,7 @@ def last_number(thread_id):
 
 def run_configuration(args, data, environment, clients, server_count, log_dir, redis_client):
     redis_client.flushdb()
+    task_worker = start_task_worker(environment, log_dir)
     servers = start_servers(server_count, environment, log_dir)
     ports = [server["port"] for server in servers]
     pids = [server["process"].pid for server in servers]
@@ -905,7 +919,7 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
             with contextlib.suppress(OSError):
                 worker.send("QUIT")
         stop_processes([worker.process for worker in listeners + workers])
-        stop_processes([server["process"] for server in servers])
+        stop_processes([server["process"] for server in servers] + [task_worker])
     return rows
 
 
@@ -1058,7 +1072,8 @@ def print_tables(pages, rows):
         )
     print()
     header = (
-        f"{'N':>5} {'srv':>3} {'round':<5} {'posts':>5} {'rate/s':>7} {'median':>7} {'p99':>8} "
+        f"{'N':>5} {'srv':>3} {'layer':<6} {'round':<5} {'posts':>5} {'rate/s':>7} "
+        f"{'median':>7} {'p99':>8} "
         f"{'max':>8} {'sust/s':>7} {'lost':>5} {'order':>5} {'dup':>4} {'recon':>5} {'ack p50':>8} "
         f"{'fan p50':>8} {'fan p99':>8} {'cpu srv':>12} {'cpu cli':>7} {'load':>5}"
     )
@@ -1068,7 +1083,8 @@ def print_tables(pages, rows):
         server_pct = "+".join(f"{100 * c / row['wall_s']:.0f}" for c in cpu["servers"])
         client_pct = f"{100 * sum(cpu['listeners']) / row['wall_s']:.0f}"
         print(
-            f"{row['clients']:>5} {row['servers']:>3} {row['round']:<5} {row['posts']:>5} "
+            f"{row['clients']:>5} {row['servers']:>3} {row['layer']:<6} {row['round']:<5} "
+            f"{row['posts']:>5} "
             f"{row['post_rate'] or '-':>7} {row['median_ms'] or '-':>7} {row['p99_ms'] or '-':>8} "
             f"{row['max_ms'] or '-':>8} {row['sustained_posts_per_s'] or '-':>7} {row['lost']:>5} "
             f"{row['order_errors']:>5} {row['duplicates']:>4} {row['reconnects']:>5} "
@@ -1096,11 +1112,13 @@ def write_results(args, pages, rows, configurations, started, load_before):
                 "command": " ".join([".venv/bin/python", "bench/realtime.py", *sys.argv[1:]]),
                 "database": connection.vendor,
                 "debug": False,
-                "channel_layer": "channels_redis.core.RedisChannelLayer",
+                "channel_layers": {
+                    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                    "list": "channels_redis.core.RedisChannelLayer",
+                },
                 "cpus": os.cpu_count(),
                 "load_average_before": load_before,
                 "heartbeat_s": args.heartbeat,
-                "layer_socket_timeout": args.layer_socket_timeout or None,
                 "members": args.members,
                 "posters": args.posters,
                 "wall_s": round(time.time() - started, 1),
@@ -1148,11 +1166,10 @@ def main():
     )
     parser.add_argument("--settle", type=float, default=2, help="seconds of quiet between rounds")
     parser.add_argument(
-        "--layer-socket-timeout",
-        type=float,
-        default=0,
-        help="run the servers with this Redis read timeout on the channel layer (see "
-        "bench/realtime_settings.py); 0: the project's settings as they are",
+        "--layers",
+        default="pubsub",
+        help="comma-separated channel layers: pubsub (the project's) and list (channels-redis's "
+        "RedisChannelLayer; see bench/realtime_settings.py)",
     )
     parser.add_argument("--output", default="realtime.json", help="file name in bench/results/")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
@@ -1170,6 +1187,9 @@ def main():
     args.clients = parse_list(args.clients)
     args.servers = parse_list(args.servers)
     args.rates = parse_list(args.rates, float)
+    args.layers = parse_list(args.layers, str)
+    if set(args.layers) - {"pubsub", "list"}:
+        parser.error("--layers: pubsub, list")
     args.posters = max(
         args.burst_posters,
         math.ceil(max(args.rates or [1]) * POSTER_INTERVAL_SECONDS),
@@ -1180,8 +1200,6 @@ def main():
     load_before = os.getloadavg()
     environment, postgres = prepare_environment(args, var_dir)
     environment = {**os.environ, **environment, "DJANGO_SETTINGS_MODULE": "bench.realtime_settings"}
-    if args.layer_socket_timeout:
-        environment["BENCH_LAYER_SOCKET_TIMEOUT"] = str(args.layer_socket_timeout)
     try:
         import django
 
@@ -1209,19 +1227,25 @@ def main():
         configurations = []
         for clients in args.clients:
             for server_count in args.servers:
-                began = time.time()
-                rows += run_configuration(
-                    args, data, environment, clients, server_count, var_dir, redis_client
-                )
-                configurations.append(
-                    {
-                        "clients": clients,
-                        "servers": server_count,
-                        "wall_s": round(time.time() - began, 1),
-                    }
-                )
-                # after each configuration, so an interrupted run keeps what it measured
-                write_results(args, pages, rows, configurations, started, load_before)
+                for layer in args.layers:
+                    began = time.time()
+                    layer_environment = {**environment, "BENCH_CHANNEL_LAYER": layer}
+                    new_rows = run_configuration(
+                        args, data, layer_environment, clients, server_count, var_dir, redis_client
+                    )
+                    for row in new_rows:
+                        row["layer"] = layer
+                    rows += new_rows
+                    configurations.append(
+                        {
+                            "clients": clients,
+                            "servers": server_count,
+                            "layer": layer,
+                            "wall_s": round(time.time() - began, 1),
+                        }
+                    )
+                    # after each configuration, so an interrupted run keeps what it measured
+                    write_results(args, pages, rows, configurations, started, load_before)
         print_tables(pages, rows)
         write_results(args, pages, rows, configurations, started, load_before)
         print(f"wrote {RESULTS / args.output} ({time.time() - started:.0f} s)")

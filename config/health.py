@@ -5,6 +5,7 @@ operator what to fix. The search engine is not required: when it is down, public
 to the database engine, so the site is "degraded", not down.
 """
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -39,7 +40,15 @@ def _channel_layer():
     async def round_trip():
         channel = await layer.new_channel("healthz.")
         await layer.send(channel, {"type": "healthz.ping"})
-        return await layer.receive(channel)
+        message = await asyncio.wait_for(layer.receive(channel), 5)
+        # A receive that is cancelled is how a consumer leaves its channel: the pub/sub layer
+        # then drops the channel's subscription, which would otherwise outlive every check.
+        leaving = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
+        return message
 
     message = async_to_sync(round_trip)()
     if message.get("type") != "healthz.ping":

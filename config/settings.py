@@ -8,7 +8,7 @@ DEBUG=false switches on the production hardening, which then requires SECRET_KEY
 
 from pathlib import Path
 
-from config import env
+from config import env, layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.text("VAR_DIR") or BASE_DIR / "var")
@@ -122,15 +122,10 @@ if REDIS_URL:
             "KEY_PREFIX": "portal",
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "portal"},
-        }
-    }
+    CHANNEL_LAYERS = {"default": layers.redis_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": layers.memory_layer()}
 
 # The public search service (search/): which engine, and where. Wagtail's own backend below keeps
 # serving the admin's page and document search.

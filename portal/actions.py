@@ -348,8 +348,8 @@ def _create_post(user, thread, source, quoted, idempotency_key):
         events.moderation_queue_changed()
     Follow.objects.get_or_create(user=user, thread=thread)
     mark_read(user, thread, number)
-    _index(thread)
     events.post_changed(post)
+    _index(thread, soon=True)
     return post
 
 
@@ -394,8 +394,8 @@ def edit_post(user, post, source, ip=None):
         post.edited_at = timezone.now()
     _, post.change = _next_numbers(post.thread, new_post=False)
     post.save()
-    _index(post.thread)
     events.post_changed(post)
+    _index(post.thread, soon=True)
     return post
 
 
@@ -627,8 +627,13 @@ def mark_notifications_read(user, ids=None):
     return unread.update(read_at=timezone.now())
 
 
-def _index(*threads):
+def _index(*threads, soon=False):
+    """Re-index threads in this transaction, or with soon=True in a task after it commits: for
+    new posts and edits, whose entry takes a while to build for a long thread. Changes that take
+    text or a whole thread out of someone's sight (hiding, moving, merging) are in the index the
+    moment they commit."""
     from search.documents import thread_key
-    from search.indexing import record_change
+    from search.indexing import record_change, record_change_soon
 
-    record_change(*(thread_key(thread.pk) for thread in threads))
+    keys = [thread_key(thread.pk) for thread in threads]
+    (record_change_soon if soon else record_change)(*keys)

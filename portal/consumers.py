@@ -9,6 +9,7 @@ Live thread delivery never loses a change: see ThreadConsumer.
 import asyncio
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
@@ -69,7 +70,15 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
     """What every members' socket shares: authentication, groups, size and rate caps, and closing
     when access is revoked."""
 
-    groups_joined = ()
+    async def dispatch(self, message):
+        # Channels' own dispatch first closes stale database connections, a hop onto the one
+        # shared database thread for every message, so a post reaching 500 sockets would queue
+        # 500 hops. Here every database call is a database_sync_to_async call, which closes stale
+        # connections itself, so the handler runs straight away.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.user = self.scope.get("user")
@@ -182,7 +191,9 @@ class ThreadConsumer(MemberConsumer):
     (the page embeds the one it rendered). The server replays every change after N from the
     database, then streams live ones. Each message carries `previous`, the change number sent
     before it on this socket, so a client that ever sees `previous` differ from what it holds
-    sends `resume` again and gets the gap from the database.
+    sends `resume` again and gets the gap from the database. A live event that skips a number
+    makes the server read the gap itself, and so does a heartbeat that finds the thread ahead of
+    what the socket has: that covers events lost while the channel layer was down.
     """
 
     async def connect(self):
@@ -332,6 +343,10 @@ class ThreadConsumer(MemberConsumer):
         )
 
     async def heartbeat(self, content):
+        if self.sent is not None and self.thread.last_change > self.sent:
+            # A change this socket never heard of (published while the channel layer was
+            # down): the policy check just read the thread, so the gap costs nothing to find.
+            await self.catch_up()
         changed = await database_sync_to_async(presence.join)(
             self.thread_id, self.channel_name, self.user.pk
         )

@@ -4,11 +4,16 @@ A content change calls `record_change(key)` inside its own transaction: the data
 IndexEntry row is rewritten right there, and when an external engine is configured an outbox row
 (PendingIndexChange) is written too. After commit a task applies the outbox to the engine; rows are
 deleted only once the engine has taken them, so an engine that is down just means they wait.
+
+Forum threads change with every post and their entry reads all their posts, so posting calls
+`record_change_soon(key)` instead: after commit a task re-indexes the thread, at most once per
+REINDEX_DELAY_SECONDS for a busy thread when a worker runs tasks (TASK_BACKEND=database).
 """
 
 import datetime
 import logging
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +27,10 @@ from search.models import IndexEntry, PendingIndexChange
 logger = logging.getLogger(__name__)
 APPLY_BATCH = 500
 MAX_RETRY_DELAY_SECONDS = 300
+REINDEX_DELAY_SECONDS = 1
+# How long a key counts as waiting for its task: past this (no worker running, say) the next
+# change queues another task.
+REINDEX_MARK_SECONDS = 60
 
 
 def record_change(*keys):
@@ -42,13 +51,39 @@ def record_change(*keys):
         transaction.on_commit(schedule_apply)
 
 
-def schedule_apply(delay_seconds=0):
-    backend = apply_pending_changes_task.get_backend()
+def record_change_soon(*keys):
+    """Re-index these keys in a task once the current transaction commits, so a change whose
+    entry is costly to build is not kept waiting for it; search sees it a moment later.
+
+    A key already waiting for its task is left to it: the task reads the content when it runs,
+    after the mark is cleared, so it includes this change."""
+    keys = [key for key in keys if cache.add(_waiting_mark(key), 1, REINDEX_MARK_SECONDS)]
+    if keys:
+        transaction.on_commit(lambda: _enqueue(reindex_task, [keys], REINDEX_DELAY_SECONDS))
+
+
+def _waiting_mark(key):
+    return f"search:reindex-waiting:{key}"
+
+
+@task()
+def reindex_task(keys):
+    cache.delete_many([_waiting_mark(key) for key in keys])
+    with transaction.atomic():
+        record_change(*keys)
+
+
+def _enqueue(task_function, args, delay_seconds):
+    backend = task_function.get_backend()
     if delay_seconds and backend.supports_defer:
         run_after = timezone.now() + datetime.timedelta(seconds=delay_seconds)
-        apply_pending_changes_task.using(run_after=run_after).enqueue()
+        task_function.using(run_after=run_after).enqueue(*args)
     else:
-        apply_pending_changes_task.enqueue()
+        task_function.enqueue(*args)
+
+
+def schedule_apply(delay_seconds=0):
+    _enqueue(apply_pending_changes_task, [], delay_seconds)
 
 
 @task()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from config.layers import redis_layer
 from tests.conftest import closed_port_url
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +29,7 @@ def test_search_engine_down_is_degraded_not_down(client, settings):
 
 
 def test_required_part_down_is_503(client, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [closed_port_url("redis")]},
-        }
-    }
+    settings.CHANNEL_LAYERS = {"default": redis_layer(closed_port_url("redis"))}
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()

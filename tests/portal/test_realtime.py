@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from django.db import connections
 
+from config.layers import memory_layer, redis_layer
 from portal import actions, events, presence
 from portal.models import Category, Post, Thread
 from tests.portal.helpers import (
@@ -69,19 +70,14 @@ async def layer(request, settings):
     if request.param == "redis":
         redis_url = request.getfixturevalue("redis_url")
         settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [redis_url], "prefix": f"test-rt-{uuid.uuid4().hex[:8]}"},
-            }
+            "default": redis_layer(redis_url, prefix=f"test-rt-{uuid.uuid4().hex[:8]}")
         }
     else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        settings.CHANNEL_LAYERS = {"default": memory_layer()}
     channel_layers.backends.clear()
     yield request.param
     layer = get_channel_layer()
-    await layer.flush()
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
+    await layer.flush()  # the pub/sub layer's flush also closes its connections
     channel_layers.backends.clear()
 
 

@@ -10,6 +10,7 @@ from django.db import connections
 from django.test import Client
 
 from config.asgi import application
+from config.layers import memory_layer, redis_layer
 
 # Consumers close stale database connections and read the session, so every test may touch the
 # database from the consumer's thread.
@@ -52,19 +53,12 @@ async def test_round_trip_through_the_configured_layer():
 
 
 async def test_round_trip_through_in_memory_layer(use_layer):
-    use_layer({"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+    use_layer({"default": memory_layer()})
     assert (await ping([SITE_ORIGIN]))["payload"] == "hello"
 
 
 async def test_round_trip_through_redis(use_layer, redis_url):
-    use_layer(
-        {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [redis_url], "prefix": "test-ws"},
-            }
-        }
-    )
+    use_layer({"default": redis_layer(redis_url, prefix="test-ws")})
     assert (await ping([SITE_ORIGIN]))["payload"] == "hello"
 
 

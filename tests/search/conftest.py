@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.test import override_settings
+from django.test import TestCase, override_settings
 
 from portal import actions
 from portal.models import Category
@@ -72,22 +72,27 @@ def make_discussions():
         anonymous=AnonymousUser(),
         **{role: make_person(role) for role in ("applicant", "member", "moderator", "suspended")},
     )
-    general = Category.objects.create(name="General discussion", slug="general")
-    private = Category.objects.create(
-        name="Moderators' room", slug="moderators-room", audience=Category.Audience.MODERATORS
-    )
-    hashing = actions.create_thread(
-        people.moderator, general, "Hash lists for small platforms", "Where do small sites start?"
-    )
-    actions.create_post(people.member, hashing, f"We began with a {REPLY_WORD} pipeline.")
-    hidden = actions.create_post(people.member, hashing, f"The {HIDDEN_WORD} list leaked.")
-    actions.hide_post(people.moderator, hidden, "Shares a private list.")
-    encryption = actions.create_thread(
-        people.member, general, "Encryption and our reporting duties", "What changes for us?"
-    )
-    private_thread = actions.create_thread(
-        people.moderator, private, "Weekend rota", f"Who covers the {MODERATORS_WORD} queue?"
-    )
+    # Posting re-indexes its thread once the transaction commits; the test's never does.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        general = Category.objects.create(name="General discussion", slug="general")
+        private = Category.objects.create(
+            name="Moderators' room", slug="moderators-room", audience=Category.Audience.MODERATORS
+        )
+        hashing = actions.create_thread(
+            people.moderator,
+            general,
+            "Hash lists for small platforms",
+            "Where do small sites start?",
+        )
+        actions.create_post(people.member, hashing, f"We began with a {REPLY_WORD} pipeline.")
+        hidden = actions.create_post(people.member, hashing, f"The {HIDDEN_WORD} list leaked.")
+        actions.hide_post(people.moderator, hidden, "Shares a private list.")
+        encryption = actions.create_thread(
+            people.member, general, "Encryption and our reporting duties", "What changes for us?"
+        )
+        private_thread = actions.create_thread(
+            people.moderator, private, "Weekend rota", f"Who covers the {MODERATORS_WORD} queue?"
+        )
     return SimpleNamespace(
         people=people,
         general=general,

@@ -10,7 +10,7 @@ from wagtail.models import PageViewRestriction
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
 from portal import actions
 from portal.models import Category
-from search import documents
+from search import documents, indexing
 from search.documents import item_key, thread_key
 from search.models import IndexEntry
 from tests.people import make_person
@@ -106,15 +106,58 @@ def test_category_audience_and_theme_reach_its_threads(library):
     assert entry.themes == "technology"
 
 
-def test_long_threads_are_cut_and_summaries_shortened(library, monkeypatch, settings):
+def test_long_threads_are_cut_and_summaries_shortened(
+    library, monkeypatch, settings, django_capture_on_commit_callbacks
+):
     settings.PORTAL_POST_RATE = (1000, 60)
     monkeypatch.setattr(documents, "MAX_THREAD_CHARS", 120)
     member = make_person("member")
     category = Category.objects.create(name="Long", slug="long")
-    thread = actions.create_thread(member, category, "Long thread", "word " * 100)
-    for _ in range(3):
-        actions.create_post(member, thread, "another " * 50)
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = actions.create_thread(member, category, "Long thread", "word " * 100)
+        for _ in range(3):
+            actions.create_post(member, thread, "another " * 50)
     entry = thread_entry(thread)
     assert len(entry.body) == 120
     assert len(entry.summary) <= documents.THREAD_SUMMARY_CHARS + 1
     assert entry.summary.endswith("word…")
+
+
+def test_posts_reach_the_index_in_one_task_per_busy_thread(
+    library, settings, django_capture_on_commit_callbacks
+):
+    """New posts re-index their thread after commit: posts that arrive while its task waits
+    share that task, which reads them all when it runs; the next post queues the next task."""
+    settings.PORTAL_POST_RATE = (1000, 60)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    results = indexing.reindex_task.get_backend().results
+
+    def queued():
+        return [r for r in results if r.task.module_path == indexing.reindex_task.module_path]
+
+    member = make_person("member")
+    category = Category.objects.create(name="Busy", slug="busy")
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = actions.create_thread(member, category, "Busy thread", "Opening words.")
+        actions.create_post(member, thread, f"A {REPLY_WORD} reply.")
+        assert thread_entry(thread) is None  # nothing in the request itself
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.create_post(member, thread, "A third post.")
+    assert [result.args for result in queued()] == [[[thread_key(thread.pk)]]]
+    task = queued()[0]
+    assert task.task.run_after is not None  # deferred, so a burst of posts shares it
+
+    task.task.call(*task.args)
+    assert REPLY_WORD in thread_entry(thread).body
+    assert "A third post." in thread_entry(thread).body
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.create_post(member, thread, "A fourth post.")
+    assert len(queued()) == 2
+
+
+def test_hiding_a_post_takes_it_out_of_the_index_at_once(library, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    forum = make_discussions()
+    post = forum.hashing.posts.get(number=2)
+    actions.hide_post(forum.people.moderator, post, "Off topic.")
+    assert REPLY_WORD not in thread_entry(forum.hashing).body
