@@ -9,6 +9,7 @@ Live thread delivery never loses a change: see ThreadConsumer.
 import asyncio
 import time
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -24,6 +25,12 @@ TYPING_INTERVAL_SECONDS = 2
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
+
+
+def in_cache(function):
+    """Run a function that only touches the cache (presence) in the thread pool, not on the one
+    database thread, where it would wait behind every post being written."""
+    return sync_to_async(function, thread_sensitive=False)
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
@@ -192,13 +199,15 @@ class ThreadConsumer(MemberConsumer):
     database, then streams live ones. Each message carries `previous`, the change number sent
     before it on this socket, so a client that ever sees `previous` differ from what it holds
     sends `resume` again and gets the gap from the database. A live event that skips a number
-    makes the server read the gap itself, and so does a heartbeat that finds the thread ahead of
-    what the socket has: that covers events lost while the channel layer was down.
+    makes the server read the gap itself, and so does a heartbeat that finds a change the thread
+    already had at the previous heartbeat still missing: that covers events lost while the
+    channel layer was down.
     """
 
     async def connect(self):
         self.thread_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.sent = None  # the last change number this client has; None until it resumes
+        self.overdue = 0  # changes up to this one should have reached the socket by now
         self.last_typing = 0.0
         await super().connect()
 
@@ -214,23 +223,19 @@ class ThreadConsumer(MemberConsumer):
 
     async def join_groups(self):
         await self.join(events.thread_group(self.thread_id))
-        changed = await database_sync_to_async(presence.join)(
-            self.thread_id, self.channel_name, self.user.pk
-        )
+        changed, _ = await in_cache(presence.join)(self.thread_id, self.channel_name, self.user.pk)
         await self.announce_presence(changed)
 
     async def disconnect(self, code):
         if getattr(self, "thread_id", None) is not None and self.joined:
-            changed = await database_sync_to_async(presence.leave)(
-                self.thread_id, self.channel_name
-            )
+            changed, _ = await in_cache(presence.leave)(self.thread_id, self.channel_name)
             await self.announce_presence(changed)
         await super().disconnect(code)
 
     async def announce_presence(self, changed):
         if not changed:
             return
-        if await database_sync_to_async(presence.claim_broadcast)(self.thread_id):
+        if await in_cache(presence.claim_broadcast)(self.thread_id):
             await self.broadcast_presence()
         else:
             # Someone broadcast within the interval, perhaps before this change: try again
@@ -239,11 +244,11 @@ class ThreadConsumer(MemberConsumer):
 
     async def broadcast_presence_later(self):
         await asyncio.sleep(presence.BROADCAST_INTERVAL_SECONDS + 0.05)
-        if await database_sync_to_async(presence.claim_broadcast)(self.thread_id):
+        if await in_cache(presence.claim_broadcast)(self.thread_id):
             await self.broadcast_presence()
 
     async def broadcast_presence(self):
-        count = await database_sync_to_async(presence.viewing)(self.thread_id)
+        count = await in_cache(presence.viewing)(self.thread_id)
         await self.channel_layer.group_send(
             events.thread_group(self.thread_id), {"type": "presence.count", "count": count}
         )
@@ -293,19 +298,11 @@ class ThreadConsumer(MemberConsumer):
         return [events.post_payload(post) for post in posts], last_change, complete
 
     async def send_post(self, payload):
-        html = payload["moderator_html" if self.moderator else "member_html"]
-        await self.send_json(
-            {
-                "type": "post",
-                "change": payload["change"],
-                "previous": self.sent,
-                "number": payload["number"],
-                "state": payload["state"],
-                "author_id": payload["author_id"],
-                "reply_count": payload["reply_count"],
-                "html": html,
-            }
-        )
+        if payload["change"] == self.sent + 1 and "frames" in payload:
+            frame = payload["frames"]["moderator" if self.moderator else "member"]
+        else:
+            frame = events.post_frame(payload, self.moderator, self.sent)
+        await self.send(text_data=frame)
         self.sent = payload["change"]
 
     async def post(self, content):
@@ -343,20 +340,22 @@ class ThreadConsumer(MemberConsumer):
         )
 
     async def heartbeat(self, content):
-        if self.sent is not None and self.thread.last_change > self.sent:
-            # A change this socket never heard of (published while the channel layer was
-            # down): the policy check just read the thread, so the gap costs nothing to find.
+        if self.sent is not None and self.sent < self.overdue:
+            # A change the thread had at the last heartbeat has still not arrived (it was
+            # published while the channel layer was down): read it from the database. A change
+            # newer than that may simply be on its way, so it gets until the next heartbeat.
             await self.catch_up()
-        changed = await database_sync_to_async(presence.join)(
+        self.overdue = self.thread.last_change  # the policy check has just read the thread
+        changed, count = await in_cache(presence.join)(
             self.thread_id, self.channel_name, self.user.pk
         )
         await self.announce_presence(changed)
-        await self.send_presence()
+        await self.send_json({"type": "presence", "count": count})
         await self.send_json({"type": "pong"})
 
     async def send_presence(self):
-        viewing = await database_sync_to_async(presence.viewing)(self.thread_id)
-        await self.send_json({"type": "presence", "count": viewing})
+        count = await in_cache(presence.viewing)(self.thread_id)
+        await self.send_json({"type": "presence", "count": count})
 
     # --- group events ---
 

@@ -7,6 +7,7 @@ that made the change commits, so nobody hears of a post that was rolled back.
 """
 
 import hashlib
+import json
 import logging
 
 from asgiref.sync import async_to_sync
@@ -40,14 +41,30 @@ MODERATION_GROUP = "moderation"
 
 def send(group, message):
     """Send now; a channel layer that is down loses the hint, never the change."""
-    try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
-    except Exception:  # noqa: BLE001 - any transport failure; clients catch up on reconnect
-        logger.warning("channel layer unavailable: live event to %s dropped", group)
+    send_all([(group, message)])
+
+
+def send_all(events):
+    """Send (group, message) pairs in one trip to the event loop, in order."""
+    layer = get_channel_layer()
+
+    async def send_each():
+        for group, message in events:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # noqa: BLE001 - any transport failure; clients catch up
+                logger.warning("channel layer unavailable: live event to %s dropped", group)
+
+    async_to_sync(send_each)()
 
 
 def publish(group, message):
     transaction.on_commit(lambda: send(group, message))
+
+
+def publish_all(events):
+    if events:
+        transaction.on_commit(lambda: send_all(events))
 
 
 def post_payload(post):
@@ -71,11 +88,35 @@ def post_payload(post):
     }
 
 
+def post_frame(payload, moderator, previous):
+    """The WebSocket frame that shows one post to a member or a moderator, `previous` being the
+    change number the socket had before it (portal.consumers)."""
+    return json.dumps(
+        {
+            "type": "post",
+            "change": payload["change"],
+            "previous": previous,
+            "number": payload["number"],
+            "state": payload["state"],
+            "author_id": payload["author_id"],
+            "reply_count": payload["reply_count"],
+            "html": payload["moderator_html" if moderator else "member_html"],
+        }
+    )
+
+
 def post_changed(post):
     """A post was created, edited, hidden, restored, approved or deleted."""
+    payload = post_payload(post)
+    # Every socket that is up to date gets the same frame, so it is encoded once, here, rather
+    # than once per socket.
+    payload["frames"] = {
+        audience: post_frame(payload, audience == "moderator", payload["change"] - 1)
+        for audience in ("member", "moderator")
+    }
     publish(
         thread_group(post.thread_id),
-        {"type": "thread.change", "post": post_payload(post), "thread": thread_state(post.thread)},
+        {"type": "thread.change", "post": payload, "thread": thread_state(post.thread)},
     )
     publish(category_group(post.thread.category_id), {"type": "list.changed"})
 
@@ -98,8 +139,10 @@ def thread_changed(thread, previous_category_id=None):
         publish(category_group(category_id), {"type": "list.changed"})
 
 
-def notification_created(notification):
-    publish(user_group(notification.user_id), {"type": "notification.new", "id": notification.pk})
+def notifications_created(notifications):
+    publish_all(
+        [(user_group(n.user_id), {"type": "notification.new", "id": n.pk}) for n in notifications]
+    )
 
 
 def moderation_queue_changed():

@@ -26,7 +26,8 @@ def post_published(post, mentioned):
     reply, and nobody hears of their own post or of a thread they may not see."""
     kinds = {}
     followers = Follow.objects.filter(thread=post.thread).exclude(user=post.author_id)
-    for follow in followers.select_related("user"):
+    # The membership comes along: the policy asks about it for every follower.
+    for follow in followers.select_related("user__membership"):
         if follow.user.notify_replies:
             kinds[follow.user] = Notification.Kind.REPLY
     for member in mentioned:
@@ -34,15 +35,12 @@ def post_published(post, mentioned):
             kinds[member] = Notification.Kind.MENTION
     if post.quoted and post.quoted.author and post.quoted.author.notify_mentions:
         kinds[post.quoted.author] = Notification.Kind.QUOTE
-    created = []
-    for member, kind in kinds.items():
-        if member.pk == post.author_id or not policy.can_view_post(member, post):
-            continue
-        notification = Notification.objects.create(
-            user=member, kind=kind, post=post, actor_id=post.author_id
-        )
-        events.notification_created(notification)
-        created.append(notification)
+    created = Notification.objects.bulk_create(
+        Notification(user=member, kind=kind, post=post, actor_id=post.author_id)
+        for member, kind in kinds.items()
+        if member.pk != post.author_id and policy.can_view_post(member, post)
+    )
+    events.notifications_created(created)
     immediate = [n.pk for n in created if n.user.email_frequency == User.EmailFrequency.IMMEDIATE]
     if immediate:
         transaction.on_commit(lambda: send_notification_emails.enqueue(immediate))

@@ -22,7 +22,8 @@ def _key(thread_id):
 
 
 def _update(thread_id, change):
-    """Apply a change to the thread's entries; returns whether the number of members changed."""
+    """Apply a change to the thread's entries; returns whether the number of members viewing
+    changed, and that number."""
     now = time.time()
     entries = {
         channel: (user_id, expires)
@@ -32,11 +33,13 @@ def _update(thread_id, change):
     before = len({user_id for user_id, _ in entries.values()})
     change(entries, now)
     cache.set(_key(thread_id), entries, PRESENCE_TTL_SECONDS)
-    return len({user_id for user_id, _ in entries.values()}) != before
+    after = len({user_id for user_id, _ in entries.values()})
+    return after != before, after
 
 
 def join(thread_id, channel_name, user_id):
-    """Count this socket in (or renew it); returns whether the number of members changed."""
+    """Count this socket in (or renew it); returns whether the number of members viewing
+    changed, and that number."""
 
     def add(entries, now):
         entries[channel_name] = (user_id, now + PRESENCE_TTL_SECONDS)

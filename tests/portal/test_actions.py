@@ -62,7 +62,7 @@ def portal_settings(settings):
 def sent(monkeypatch):
     """What reaches the channel layer, as (group, message) pairs, in order."""
     messages = []
-    monkeypatch.setattr(events, "send", lambda group, message: messages.append((group, message)))
+    monkeypatch.setattr(events, "send_all", messages.extend)
     return messages
 
 
