@@ -11,16 +11,19 @@ is flushed before each configuration. PORTAL_POST_RATE is raised to 100000/60 fo
 
 1. The thread page (in process, Django's test client, CaptureQueriesContext): first, middle and
    last page, as a member and as a moderator, --page-repetitions timings each.
-2. For each client count in --clients and server count in --servers: that many real daphne
-   processes (`python -m daphne ... config.asgi:application`, DEBUG=false); one or more listener
-   processes (--client-processes; no Django, autobahn's asyncio client) open the sockets, split
-   across the servers, sharing the members' cookies round-robin; each sends
-   {"type": "resume", "after": <thread's last change>} and waits for caught_up. Listeners send the
+2. For each client count in --clients, server count in --servers, server kind in --server-kinds
+   (uvicorn as deployed; daphne to compare) and channel layer in --layers: that many real server
+   processes (`python -m uvicorn config.asgi:application ...`, DEBUG=false) beside the task
+   worker (`manage.py db_worker`); one or more listener processes (--client-processes; no
+   Django, autobahn's asyncio client) open the sockets, split across the servers, sharing the
+   members' cookies round-robin; each sends {"type": "resume", "after": <thread's last change>}
+   and waits for caught_up. Listeners send the
    browser's heartbeat ({"type": "ping"} every --heartbeat seconds, random phase) and, when a
    socket closes, reconnect and resume from the last change they hold, as static/js/live.js does.
    A separate poster process sends {"type": "post"} messages over WebSocket, as
    static/js/thread.js does, from poster accounts' sockets (a consumer handles one message at a
    time and ThreadConsumer caps a socket at 30 messages per 10 s, so posts are spread out):
+     - a warm-up round, not reported: --warmup posts at 2 per second (templates, connections);
      - a rate round per --rates value: --posts posts at that fixed rate (open loop), each poster
        socket posting once every 2 s;
      - a max-throughput round: --burst-posts posts from --burst-posters sockets, each sending its
@@ -39,11 +42,13 @@ records per round each process's CPU time, the servers' run-queue wait and the l
 
     .venv/bin/python bench/realtime.py [--clients 100,500,1000] [--servers 1,2] [--posts 200]
         [--rates 5] [--burst-posts 200] [--burst-posters 40] [--heartbeat 25]
+        [--server-kinds uvicorn,daphne] [--layers pubsub,list]
 """
 
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -66,6 +71,7 @@ from bench.pages import percentile  # noqa: E402 - needs the project root on sys
 RESULTS = ROOT / "bench" / "results"
 SOCKET_MESSAGES_PER_SECOND = 2.5  # below ThreadConsumer's cap of 30 messages per 10 seconds
 POSTER_INTERVAL_SECONDS = 2  # in a rate round, each poster socket posts once per this interval
+WARMUP_RATE = 2.0  # posts per second in the unreported warm-up round
 TOPICS = [
     "end-to-end encryption",
     "financial sextortion",
@@ -576,20 +582,36 @@ def redis_cpu(client):
     return info["used_cpu_user"] + info["used_cpu_sys"]
 
 
-def start_servers(count, environment, log_dir):
+SERVER_COMMANDS = {
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "config.asgi:application"],
+    # as deployed (deploy/README.md)
+    "uvicorn": [
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--lifespan",
+        "off",
+    ],
+}
+
+
+def start_servers(count, environment, log_dir, kind):
     servers = []
     for _ in range(count):
         port = free_port()
-        log = (log_dir / f"daphne-{port}.log").open("w")
+        log = (log_dir / f"{kind}-{port}.log").open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["config.asgi:application"],
+            [sys.executable] + [part.format(port=port) for part in SERVER_COMMANDS[kind]],
             cwd=ROOT,
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        servers.append({"port": port, "process": process, "log": log_dir / f"daphne-{port}.log"})
+        servers.append({"port": port, "process": process, "log": log_dir / f"{kind}-{port}.log"})
     deadline = time.monotonic() + 90
     for server in servers:
         while True:
@@ -600,7 +622,7 @@ def start_servers(count, environment, log_dir):
                 if server["process"].poll() is not None or time.monotonic() > deadline:
                     stop_processes([s["process"] for s in servers])
                     raise RuntimeError(
-                        f"daphne did not start:\n{server['log'].read_text()}"
+                        f"{kind} did not start:\n{server['log'].read_text()}"
                     ) from None
                 time.sleep(0.2)
     return servers
@@ -861,7 +883,7 @@ def last_number(thread_id):
 def run_configuration(args, data, environment, clients, server_count, log_dir, redis_client):
     redis_client.flushdb()
     task_worker = start_task_worker(environment, log_dir)
-    servers = start_servers(server_count, environment, log_dir)
+    servers = start_servers(server_count, environment, log_dir, environment["BENCH_SERVER"])
     ports = [server["port"] for server in servers]
     pids = [server["process"].pid for server in servers]
     thread_id = data["thread"].pk
@@ -924,7 +946,10 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
 
 
 def post_rounds(args, thread_id, pids, listeners, poster, redis_client, connect):
-    rounds = [("rate", rate) for rate in args.rates]
+    # The warm-up round fills the servers' caches (templates, connections) and is not reported:
+    # otherwise one slow first post, reaching every socket, could stand for 1% of a round.
+    rounds = [("warmup", WARMUP_RATE)] if args.warmup else []
+    rounds += [("rate", rate) for rate in args.rates]
     if args.burst_posts:
         rounds.append(("max", None))
     rows = []
@@ -940,8 +965,9 @@ def post_rounds(args, thread_id, pids, listeners, poster, redis_client, connect)
         redis_before = redis_cpu(redis_client)
         wall = time.time()
         label = f"{kind}-{number}"
-        if kind == "rate":
-            poster.send(f"RATE {label} {args.posts} {rate}")
+        if kind in ("warmup", "rate"):
+            count = args.warmup if kind == "warmup" else args.posts
+            poster.send(f"RATE {label} {count} {rate}")
         else:
             poster.send(f"MAX {label} {args.burst_posts} {args.burst_posters}")
         posted = poster.expect("POSTED")
@@ -971,7 +997,8 @@ def post_rounds(args, thread_id, pids, listeners, poster, redis_client, connect)
         )
         row["cpu_s"]["servers_runqueue_wait"] = server_wait
         row["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-        rows.append(row)
+        if kind != "warmup":
+            rows.append(row)
         print(
             f"    {kind:<4} {row['posts']:>4} posts at {row['post_rate']}/s: "
             f"median {row['median_ms']} ms, p99 {row['p99_ms']} ms, max {row['max_ms']} ms, "
@@ -1072,7 +1099,7 @@ def print_tables(pages, rows):
         )
     print()
     header = (
-        f"{'N':>5} {'srv':>3} {'layer':<6} {'round':<5} {'posts':>5} {'rate/s':>7} "
+        f"{'N':>5} {'srv':>3} {'server':<7} {'layer':<6} {'round':<5} {'posts':>5} {'rate/s':>7} "
         f"{'median':>7} {'p99':>8} "
         f"{'max':>8} {'sust/s':>7} {'lost':>5} {'order':>5} {'dup':>4} {'recon':>5} {'ack p50':>8} "
         f"{'fan p50':>8} {'fan p99':>8} {'cpu srv':>12} {'cpu cli':>7} {'load':>5}"
@@ -1083,7 +1110,8 @@ def print_tables(pages, rows):
         server_pct = "+".join(f"{100 * c / row['wall_s']:.0f}" for c in cpu["servers"])
         client_pct = f"{100 * sum(cpu['listeners']) / row['wall_s']:.0f}"
         print(
-            f"{row['clients']:>5} {row['servers']:>3} {row['layer']:<6} {row['round']:<5} "
+            f"{row['clients']:>5} {row['servers']:>3} {row['server']:<7} {row['layer']:<6} "
+            f"{row['round']:<5} "
             f"{row['posts']:>5} "
             f"{row['post_rate'] or '-':>7} {row['median_ms'] or '-':>7} {row['p99_ms'] or '-':>8} "
             f"{row['max_ms'] or '-':>8} {row['sustained_posts_per_s'] or '-':>7} {row['lost']:>5} "
@@ -1138,7 +1166,7 @@ def parse_list(text, kind=int):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="100,500,1000", help="comma-separated socket counts")
-    parser.add_argument("--servers", default="1,2", help="comma-separated daphne process counts")
+    parser.add_argument("--servers", default="1,2", help="comma-separated server process counts")
     parser.add_argument("--posts", type=int, default=200, help="posts per rate round")
     parser.add_argument("--rates", default="5", help="comma-separated posts/s, one round each")
     parser.add_argument("--burst-posts", type=int, default=200, help="0: no max-throughput round")
@@ -1166,6 +1194,12 @@ def main():
     )
     parser.add_argument("--settle", type=float, default=2, help="seconds of quiet between rounds")
     parser.add_argument(
+        "--server-kinds",
+        default="uvicorn",
+        help=f"comma-separated ASGI servers to run the site on: {', '.join(SERVER_COMMANDS)}",
+    )
+    parser.add_argument("--warmup", type=int, default=20, help="posts sent before measuring")
+    parser.add_argument(
         "--layers",
         default="pubsub",
         help="comma-separated channel layers: pubsub (the project's) and list (channels-redis's "
@@ -1188,6 +1222,9 @@ def main():
     args.servers = parse_list(args.servers)
     args.rates = parse_list(args.rates, float)
     args.layers = parse_list(args.layers, str)
+    args.server_kinds = parse_list(args.server_kinds, str)
+    if set(args.server_kinds) - set(SERVER_COMMANDS):
+        parser.error(f"--server-kinds: {', '.join(SERVER_COMMANDS)}")
     if set(args.layers) - {"pubsub", "list"}:
         parser.error("--layers: pubsub, list")
     args.posters = max(
@@ -1227,19 +1264,26 @@ def main():
         configurations = []
         for clients in args.clients:
             for server_count in args.servers:
-                for layer in args.layers:
+                for kind, layer in itertools.product(args.server_kinds, args.layers):
                     began = time.time()
-                    layer_environment = {**environment, "BENCH_CHANNEL_LAYER": layer}
+                    setup = {"BENCH_CHANNEL_LAYER": layer, "BENCH_SERVER": kind}
                     new_rows = run_configuration(
-                        args, data, layer_environment, clients, server_count, var_dir, redis_client
+                        args,
+                        data,
+                        {**environment, **setup},
+                        clients,
+                        server_count,
+                        var_dir,
+                        redis_client,
                     )
                     for row in new_rows:
-                        row["layer"] = layer
+                        row.update(layer=layer, server=kind)
                     rows += new_rows
                     configurations.append(
                         {
                             "clients": clients,
                             "servers": server_count,
+                            "server": kind,
                             "layer": layer,
                             "wall_s": round(time.time() - began, 1),
                         }

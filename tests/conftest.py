@@ -114,19 +114,22 @@ class RunningSite:
 
 
 def serve(environment, log_path):
-    """Starts daphne on a free port with the given environment; returns once it accepts."""
+    """Starts the site as deployed (uvicorn) on a free port with the given environment; returns
+    once it accepts."""
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
+                "uvicorn",
                 "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
             ],
             cwd=ROOT,
             env={**os.environ, **environment},
@@ -148,7 +151,7 @@ def serve(environment, log_path):
 
 @pytest.fixture(scope="session")
 def running_site(fresh_database_url, tmp_path_factory):
-    """The real site, started as in production: migrate, demo content, daphne serving ASGI."""
+    """The real site, started as in production: migrate, demo content, uvicorn serving ASGI."""
     environment = {
         "DATABASE_URL": fresh_database_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
@@ -158,7 +161,7 @@ def running_site(fresh_database_url, tmp_path_factory):
     manage("migrate", "--noinput", env=environment)
     manage("setup_demo", env=environment)
     manage("check_services", env=environment)
-    site = serve(environment, tmp_path_factory.mktemp("server") / "daphne.log")
+    site = serve(environment, tmp_path_factory.mktemp("server") / "server.log")
     yield site
     site.process.terminate()
     site.process.wait(timeout=10)

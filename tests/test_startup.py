@@ -1,4 +1,4 @@
-"""The site starts as it does in production (migrate, demo content, daphne) and serves pages."""
+"""The site starts as it does in production (migrate, demo content, uvicorn) and serves pages."""
 
 import json
 import urllib.request

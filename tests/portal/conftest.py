@@ -3,8 +3,34 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from tests.conftest import manage, serve
+
+
+@pytest.fixture
+def forum_settings(settings):
+    """A cache of the test's own (post-rate counts and presence live there) and room to post
+    freely, without first posts held for approval."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+    }
+    settings.PORTAL_POST_RATE = (1000, 60)
+    settings.PORTAL_HOLD_FIRST_POSTS = 0
+    return settings
+
+
+@pytest.fixture
+async def close_consumer_connections():
+    """Consumers open database connections in asgiref's shared thread; close them there, or the
+    test database cannot be dropped at the end of the run."""
+    yield
+    await sync_to_async(connections.close_all)()
+
 
 # The Redis database the multi-process tests empty and use, apart from the one TEST_REDIS_URL
 # names, which other tests share.
@@ -32,7 +58,7 @@ def shared_redis_environment(fresh_database_url, redis_url, tmp_path):
 @pytest.fixture
 def two_processes(shared_redis_environment, tmp_path):
     """Two web processes of the same site, as behind a load balancer."""
-    sites = [serve(shared_redis_environment, tmp_path / f"daphne-{name}.log") for name in "ab"]
+    sites = [serve(shared_redis_environment, tmp_path / f"server-{name}.log") for name in "ab"]
     yield sites
     for site in sites:
         site.process.terminate()

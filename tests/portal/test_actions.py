@@ -3,7 +3,6 @@ what it writes to the audit log, and that its live event leaves only after the c
 
 import logging
 import time
-import uuid
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -43,19 +42,9 @@ APPLICATION = {
 
 
 @pytest.fixture(autouse=True)
-def portal_settings(settings):
-    """An empty cache per test (post-rate counts live there) and room to post freely."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid.uuid4().hex,
-        }
-    }
-    settings.PORTAL_POST_RATE = (1000, 60)
-    settings.PORTAL_HOLD_FIRST_POSTS = 0
-    settings.PORTAL_EDIT_GRACE_SECONDS = 300
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return settings
+def portal_settings(forum_settings):
+    forum_settings.PORTAL_EDIT_GRACE_SECONDS = 300
+    return forum_settings
 
 
 @pytest.fixture

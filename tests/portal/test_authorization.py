@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, resolve
 
@@ -319,14 +319,6 @@ class TestHttpRoutes:
 
 
 # --- WebSocket ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def close_consumer_connections():
-    """Consumers open database connections in asgiref's shared thread; close them there, or the
-    test database cannot be dropped at the end of the run."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 def session_cookie(user):

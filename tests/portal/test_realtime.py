@@ -7,9 +7,7 @@ import os
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import channel_layers, get_channel_layer
-from django.db import connections
 
 from config.layers import memory_layer, redis_layer
 from portal import actions, events, presence
@@ -27,30 +25,13 @@ from tests.portal.helpers import (
     signed_in_client,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("forum_settings", "close_consumer_connections"),
+]
 
 FORBIDDEN = 4403
 HIDDEN_NOTICE = "This post was hidden by a moderator."
-
-
-@pytest.fixture(autouse=True)
-def portal_settings(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid.uuid4().hex,
-        }
-    }
-    settings.PORTAL_POST_RATE = (1000, 60)
-    settings.PORTAL_HOLD_FIRST_POSTS = 0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-async def close_consumer_connections():
-    """Consumers open database connections in asgiref's shared thread; close them there."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 # Without TEST_REDIS_URL the Redis cases skip before a database is set up for them; under CI=true

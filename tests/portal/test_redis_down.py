@@ -14,9 +14,7 @@ import uuid
 
 import pytest
 import redis
-from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
-from django.db import connections
 
 from config.layers import redis_layer
 from portal import actions
@@ -32,7 +30,10 @@ from tests.portal.helpers import (
     signed_in_client,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("forum_settings", "close_consumer_connections"),
+]
 
 
 class RedisServer:
@@ -94,25 +95,6 @@ def own_redis(redis_url, tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def portal_settings(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid.uuid4().hex,
-        }
-    }
-    settings.PORTAL_POST_RATE = (1000, 60)
-    settings.PORTAL_HOLD_FIRST_POSTS = 0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-async def close_consumer_connections():
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.test import Client
 
 from config.asgi import application
@@ -14,7 +13,10 @@ from config.layers import memory_layer, redis_layer
 
 # Consumers close stale database connections and read the session, so every test may touch the
 # database from the consumer's thread.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_consumer_connections"),
+]
 
 SITE_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
@@ -27,14 +29,6 @@ async def ping(headers=()):
     reply = await communicator.receive_json_from(timeout=5)
     await communicator.disconnect()
     return reply
-
-
-@pytest.fixture(autouse=True)
-async def close_consumer_connections():
-    """Consumers open database connections in asgiref's shared thread; close them there, or the
-    test database cannot be dropped at the end of the run."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
