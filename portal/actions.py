@@ -341,6 +341,7 @@ def _create_post(user, thread, source, quoted, idempotency_key):
         quoted=quoted,
         idempotency_key=idempotency_key,
     )
+    post.revision_count = 0  # a new post has no edit history to link to
     if state == Post.State.VISIBLE:
         _count_visible_post(thread, post)
         notify.post_published(post, mentioned)

@@ -298,11 +298,8 @@ class ThreadConsumer(MemberConsumer):
         return [events.post_payload(post) for post in posts], last_change, complete
 
     async def send_post(self, payload):
-        if payload["change"] == self.sent + 1 and "frames" in payload:
-            frame = payload["frames"]["moderator" if self.moderator else "member"]
-        else:
-            frame = events.post_frame(payload, self.moderator, self.sent)
-        await self.send(text_data=frame)
+        """Send a post read from the database (catching up), framed for this socket."""
+        await self.send(text_data=events.post_frame(payload, self.moderator, self.sent))
         self.sent = payload["change"]
 
     async def post(self, content):
@@ -376,7 +373,9 @@ class ThreadConsumer(MemberConsumer):
             )
             self.sent = payload["change"]
             return
-        await self.send_post(payload)
+        # The frame was encoded once for every socket, with `previous` = change - 1 = self.sent.
+        await self.send(text_data=payload["frames"]["moderator" if self.moderator else "member"])
+        self.sent = payload["change"]
 
     async def thread_meta(self, event):
         if not await self.allowed():

@@ -109,11 +109,12 @@ def post_changed(post):
     """A post was created, edited, hidden, restored, approved or deleted."""
     payload = post_payload(post)
     # Every socket that is up to date gets the same frame, so it is encoded once, here, rather
-    # than once per socket.
+    # than once per socket; the frames carry the HTML, so it does not travel twice.
     payload["frames"] = {
         audience: post_frame(payload, audience == "moderator", payload["change"] - 1)
         for audience in ("member", "moderator")
     }
+    del payload["member_html"], payload["moderator_html"]
     publish(
         thread_group(post.thread_id),
         {"type": "thread.change", "post": payload, "thread": thread_state(post.thread)},

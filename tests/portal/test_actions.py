@@ -1,6 +1,7 @@
 """Every write in portal.actions: who may do it, what it validates, what it stores, whom it tells,
 what it writes to the audit log, and that its live event leaves only after the commit."""
 
+import json
 import logging
 import time
 
@@ -652,9 +653,12 @@ def test_hiding_and_restoring_a_post(sent, committed):
     assert event.target == f"post {post.pk} (#2 in thread {thread.pk})"
     (change,) = [m for _, m in sent if m["type"] == "thread.change"]
     assert change["post"]["state"] == "hidden"
-    assert "This post was hidden by a moderator." in change["post"]["member_html"]
-    assert "Rude words" not in change["post"]["member_html"]
-    assert "Rude words" in change["post"]["moderator_html"]
+    member_frame = json.loads(change["post"]["frames"]["member"])
+    moderator_frame = json.loads(change["post"]["frames"]["moderator"])
+    assert "This post was hidden by a moderator." in member_frame["html"]
+    assert "Rude words" not in member_frame["html"]
+    assert "Rude words" in moderator_frame["html"]
+    assert member_frame["previous"] == moderator_frame["previous"] == post.change - 1
     with pytest.raises(ActionError, match="already hidden"):
         actions.hide_post(moderator, post, "Again")
 
