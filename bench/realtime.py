@@ -596,6 +596,18 @@ SERVER_COMMANDS = {
         "--lifespan",
         "off",
     ],
+    # the same without config/asgi.py's gc.freeze(), to measure what it is worth
+    "unfrozen": [
+        "-m",
+        "uvicorn",
+        "bench.realtime_asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--lifespan",
+        "off",
+    ],
 }
 
 

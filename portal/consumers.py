@@ -7,6 +7,7 @@ Live thread delivery never loses a change: see ThreadConsumer.
 """
 
 import asyncio
+import contextlib
 import time
 
 from asgiref.sync import sync_to_async
@@ -22,6 +23,10 @@ MAX_MESSAGE_BYTES = 64 * 1024
 RATE_WINDOW_SECONDS = 10
 RATE_LIMIT = 30  # messages per window from one socket; typing and heartbeats included
 TYPING_INTERVAL_SECONDS = 2
+# Server processes publish independently, so change 11 may arrive just before change 10. An event
+# that arrives ahead of a missing one waits this long for it before the gap is read from the
+# database, which for a busy thread would otherwise be hundreds of sockets reading at once.
+GAP_WAIT_SECONDS = 0.3
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
@@ -199,7 +204,9 @@ class ThreadConsumer(MemberConsumer):
     database, then streams live ones. Each message carries `previous`, the change number sent
     before it on this socket, so a client that ever sees `previous` differ from what it holds
     sends `resume` again and gets the gap from the database. A live event that skips a number
-    makes the server read the gap itself, and so does a heartbeat that finds a change the thread
+    is held for GAP_WAIT_SECONDS for the missing one (another process may have published it a
+    moment later); if it does not come, the server reads the gap itself. So does a heartbeat that
+    finds a change the thread
     already had at the previous heartbeat still missing: that covers events lost while the
     channel layer was down.
     """
@@ -208,6 +215,8 @@ class ThreadConsumer(MemberConsumer):
         self.thread_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.sent = None  # the last change number this client has; None until it resumes
         self.overdue = 0  # changes up to this one should have reached the socket by now
+        self.early = {}  # changes that arrived ahead of a missing one, by number
+        self.gap_timer = None
         self.last_typing = 0.0
         await super().connect()
 
@@ -227,6 +236,8 @@ class ThreadConsumer(MemberConsumer):
         await self.announce_presence(changed)
 
     async def disconnect(self, code):
+        if getattr(self, "gap_timer", None) is not None:
+            self.gap_timer.cancel()
         if getattr(self, "thread_id", None) is not None and self.joined:
             changed, _ = await in_cache(presence.leave)(self.thread_id, self.channel_name)
             await self.announce_presence(changed)
@@ -276,6 +287,7 @@ class ThreadConsumer(MemberConsumer):
         await self.send_presence()
 
     async def catch_up(self):
+        self.early.clear()  # the database has those too
         while True:
             payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
                 self.sent
@@ -363,8 +375,25 @@ class ThreadConsumer(MemberConsumer):
         if payload["change"] <= self.sent:
             return  # already sent by a replay
         if payload["change"] != self.sent + 1:
-            await self.catch_up()  # an event went missing in the channel layer: read the gap
+            self.early[payload["change"]] = payload
+            if self.gap_timer is None or self.gap_timer.done():
+                self.gap_timer = asyncio.get_running_loop().create_task(self.check_gap_later())
             return
+        await self.deliver(payload)
+        while self.sent + 1 in self.early:
+            await self.deliver(self.early.pop(self.sent + 1))
+
+    async def check_gap_later(self):
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        # Through the socket's own channel, so the check takes its turn with the other events.
+        with contextlib.suppress(Exception):  # layer down: the next heartbeat reads the gap
+            await self.channel_layer.send(self.channel_name, {"type": "gap.check"})
+
+    async def gap_check(self, event):
+        if self.early:
+            await self.catch_up()  # the missing change never came: read it from the database
+
+    async def deliver(self, payload):
         if payload["state"] == "pending" and not (
             self.moderator or payload["author_id"] == self.user.pk
         ):

@@ -378,6 +378,29 @@ async def test_a_missed_event_is_read_from_the_database(layer, forum, sockets, m
     assert "Delivered" in received[1]["html"]
 
 
+async def test_events_arriving_out_of_order_are_delivered_in_order(
+    layer, forum, sockets, monkeypatch
+):
+    """Two server processes may publish changes 2 and 3 the wrong way round: change 3 waits for
+    change 2, and nothing is read from the database (no caught_up)."""
+    alice, bob, _, _, thread = await build(forum)
+    socket = await sockets.join(alice, thread)
+    published = []
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "send_all", published.extend)
+        await in_thread(actions.create_post, bob, thread, "Second")
+        await in_thread(actions.create_post, bob, thread, "Third")
+    changes = [m for group, m in published if m["type"] == "thread.change"]
+    layer_now = get_channel_layer()
+    for message in reversed(changes):
+        await layer_now.group_send(events.thread_group(thread.pk), message)
+    received = [m for m in await drain(socket, 1) if m["type"] in ("post", "skip", "caught_up")]
+    assert [(m["type"], m.get("number"), m.get("previous")) for m in received] == [
+        ("post", 2, 1),
+        ("post", 3, 2),
+    ]
+
+
 # --- Posting over the socket ---------------------------------------------------------------------
 
 
