@@ -67,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pages import percentile  # noqa: E402 - needs the project root on sys.path
+from config.serving import server_command  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SOCKET_MESSAGES_PER_SECOND = 2.5  # below ThreadConsumer's cap of 30 messages per 10 seconds
@@ -583,31 +584,14 @@ def redis_cpu(client):
 
 
 SERVER_COMMANDS = {
-    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "config.asgi:application"],
-    # as deployed (deploy/README.md)
-    "uvicorn": [
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--lifespan",
-        "off",
-    ],
-    # the same without config/asgi.py's gc.freeze(), to measure what it is worth
-    "unfrozen": [
-        "-m",
-        "uvicorn",
-        "bench.realtime_asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--lifespan",
-        "off",
-    ],
+    # as deployed (config/serving.py)
+    "uvicorn": server_command,
+    "daphne": lambda port: (
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        + ["config.asgi:application"]
+    ),
+    # as deployed but without config/asgi.py's gc.freeze(), to measure what it is worth
+    "unfrozen": lambda port: server_command(port, "bench.realtime_asgi:application"),
 }
 
 
@@ -617,7 +601,7 @@ def start_servers(count, environment, log_dir, kind):
         port = free_port()
         log = (log_dir / f"{kind}-{port}.log").open("w")
         process = subprocess.Popen(
-            [sys.executable] + [part.format(port=port) for part in SERVER_COMMANDS[kind]],
+            SERVER_COMMANDS[kind](port),
             cwd=ROOT,
             env=environment,
             stdout=log,
