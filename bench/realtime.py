@@ -15,11 +15,11 @@ is flushed before each configuration. PORTAL_POST_RATE is raised to 100000/60 fo
    (uvicorn as deployed; daphne to compare) and channel layer in --layers: that many real server
    processes (`python -m uvicorn config.asgi:application ...`, DEBUG=false) beside the task
    worker (`manage.py db_worker`); one or more listener processes (--client-processes; no
-   Django, autobahn's asyncio client) open the sockets, split across the servers, sharing the
-   members' cookies round-robin; each sends {"type": "resume", "after": <thread's last change>}
-   and waits for caught_up. Listeners send the
-   browser's heartbeat ({"type": "ping"} every --heartbeat seconds, random phase) and, when a
-   socket closes, reconnect and resume from the last change they hold, as static/js/live.js does.
+   Django; websockets' sans-I/O protocol on uvloop) open the sockets, split across the servers,
+   sharing the members' cookies round-robin; each sends {"type": "resume", "after": <thread's
+   last change>} and waits for caught_up. Listeners send the browser's heartbeat ({"type":
+   "ping"} every --heartbeat seconds, random phase) and, when a socket closes, reconnect and
+   resume from the last change they hold, as static/js/live.js does.
    A separate poster process sends {"type": "post"} messages over WebSocket, as
    static/js/thread.js does, from poster accounts' sockets (a consumer handles one message at a
    time and ThreadConsumer caps a socket at 30 messages per 10 s, so posts are spread out):
@@ -29,8 +29,10 @@ is flushed before each configuration. PORTAL_POST_RATE is raised to 100000/60 fo
      - a max-throughput round: --burst-posts posts from --burst-posters sockets, each sending its
        next post as soon as its last was acknowledged (closed loop, at most 2.5 per second each).
    Every listener socket stamps the receive time of each post (time.time(), the same clock as the
-   poster's send stamp): latency = receive - send, split into the poster's acknowledgement
-   (`posted`, sent once create_post has committed and published) and ack -> receive (fan-out).
+   poster's send stamp) as its bytes reach the process, before parsing them, so that one process
+   holding hundreds of sockets does not count its own work as latency. Latency = receive - send,
+   split into the poster's acknowledgement (`posted`, sent once create_post has committed and
+   published) and ack -> receive (fan-out).
    Lost = posts x sockets - received by the end of the round (--round-timeout after the last
    post); order is checked through each message's `previous` (it must equal the change last
    received on that socket) and duplicates through `number`. Sustained posts/s = posts / (last
@@ -62,6 +64,8 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,50 +114,83 @@ def summary(latencies_ms):
     }
 
 
-# --- WebSocket clients (autobahn's asyncio client; no Django in the worker processes) ----------
+# --- WebSocket clients (websockets' sans-I/O protocol on uvloop; no Django in these processes) ---
 
 
-def client_factory(loop, port, thread_id, cookie):
-    from autobahn.asyncio.websocket import WebSocketClientFactory
+class Endpoint:
+    """Where a seat connects, and as whom (a session cookie)."""
 
-    factory = WebSocketClientFactory(
-        f"ws://127.0.0.1:{port}/ws/threads/{thread_id}/",
-        origin=f"http://127.0.0.1:{port}",
-        headers={"Cookie": cookie},
-        loop=loop,
-    )
-    factory.setProtocolOptions(
-        utf8validateIncoming=False, openHandshakeTimeout=120, closeHandshakeTimeout=5
-    )
-    factory.protocol = seat_protocol()
-    return factory
+    def __init__(self, port, thread_id, cookie):
+        self.port = port
+        self.url = f"ws://127.0.0.1:{port}/ws/threads/{thread_id}/"
+        self.origin = f"http://127.0.0.1:{port}"
+        self.cookie = cookie
 
 
-_PROTOCOL = None
+class SeatProtocol(asyncio.Protocol):
+    """One client socket. The receive time is taken when the bytes reach the process, before
+    they are parsed, and parsing is cheap (~25 us a post), so one listener process holding
+    hundreds of sockets adds little of its own work to the latency it measures."""
 
+    def __init__(self, seat, endpoint):
+        from websockets.client import ClientProtocol
+        from websockets.typing import Origin
+        from websockets.uri import parse_uri
 
-def seat_protocol():
-    """The autobahn protocol class, made on first use so that the orchestrating process (which
-    runs Django, and so Twisted's txaio through daphne) never imports autobahn's asyncio side."""
-    global _PROTOCOL
-    if _PROTOCOL is None:
-        from autobahn.asyncio.websocket import WebSocketClientProtocol
+        self.seat = seat
+        self.endpoint = endpoint
+        self.connection = ClientProtocol(
+            parse_uri(endpoint.url), origin=Origin(endpoint.origin), max_size=None
+        )
+        self.transport = None
 
-        class SeatProtocol(WebSocketClientProtocol):
-            seat = None
+    def connection_made(self, transport):
+        self.transport = transport
+        request = self.connection.connect()
+        request.headers["Cookie"] = self.endpoint.cookie
+        self.connection.send_request(request)
+        self.flush()
 
-            def onOpen(self):
-                self.seat.opened(self)
+    def data_received(self, data):
+        from websockets.frames import Opcode
+        from websockets.http11 import Response
 
-            def onMessage(self, payload, isBinary):
-                self.seat.message(payload)
+        received = time.time()
+        self.connection.receive_data(data)
+        for event in self.connection.events_received():
+            if isinstance(event, Response):
+                if event.status_code == 101:
+                    self.seat.opened(self)
+            elif event.opcode is Opcode.TEXT:
+                self.seat.message(event.data, received)
+        self.flush()
 
-            def onClose(self, wasClean, code, reason):
-                if self.seat is not None:
-                    self.seat.closed(self, code, reason)
+    def eof_received(self):
+        self.connection.receive_eof()
+        self.flush()
 
-        _PROTOCOL = SeatProtocol
-    return _PROTOCOL
+    def flush(self):
+        # Answers the server's pings and closing handshake as well as sending.
+        for data in self.connection.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+        if self.connection.close_expected():
+            self.transport.close()
+
+    def send_text(self, text):
+        self.connection.send_text(text.encode())
+        self.flush()
+
+    def close(self):
+        self.connection.send_close(1000)
+        self.flush()
+
+    def connection_lost(self, exc):
+        closing = self.connection.close_rcvd
+        code, reason = (closing.code, closing.reason) if closing else (1006, repr(exc))
+        self.seat.closed(self, code, reason)
 
 
 class Seat:
@@ -161,9 +198,9 @@ class Seat:
     close it reconnects after 0.25-0.5 s (doubling, up to 30 s) and resumes from the last change
     it holds, so the server replays what it missed."""
 
-    def __init__(self, loop, factory, concurrency):
+    def __init__(self, loop, endpoint, concurrency):
         self.loop = loop
-        self.factory = factory
+        self.endpoint = endpoint
         self.concurrency = concurrency
         self.protocol = None
         self.ready = loop.create_future()  # caught up (listeners) or open (posters)
@@ -173,14 +210,14 @@ class Seat:
         self.stopping = False
 
     async def connect(self):
-        def build():
-            protocol = self.factory()
-            protocol.seat = self
-            return protocol
-
         async with self.concurrency:
-            await self.loop.create_connection(build, "127.0.0.1", self.factory.port)
+            await self.open()
             await asyncio.wait_for(asyncio.shield(self.ready), 120)
+
+    async def open(self):
+        await self.loop.create_connection(
+            lambda: SeatProtocol(self, self.endpoint), "127.0.0.1", self.endpoint.port
+        )
 
     def opened(self, protocol):
         self.protocol = protocol
@@ -188,7 +225,7 @@ class Seat:
 
     def send(self, message):
         if self.protocol is not None:
-            self.protocol.sendMessage(json.dumps(message).encode())
+            self.protocol.send_text(json.dumps(message))
             return True
         return False
 
@@ -206,27 +243,22 @@ class Seat:
         self.loop.call_later(delay, lambda: asyncio.ensure_future(self.reconnect()))
 
     async def reconnect(self):
-        def build():
-            protocol = self.factory()
-            protocol.seat = self
-            return protocol
-
         try:
-            await self.loop.create_connection(build, "127.0.0.1", self.factory.port)
+            await self.open()
         except OSError as error:
             self.closed(None, repr(error), "")
 
     def stop(self):
         self.stopping = True
         if self.protocol is not None:
-            self.protocol.sendClose()
+            self.protocol.close()
 
 
 class Listener(Seat):
     """A member's open thread page: resumes, then records when each post arrives."""
 
-    def __init__(self, loop, factory, concurrency, hub):
-        super().__init__(loop, factory, concurrency)
+    def __init__(self, loop, endpoint, concurrency, hub):
+        super().__init__(loop, endpoint, concurrency)
         self.hub = hub
         self.change = None
         self.reset()
@@ -241,8 +273,7 @@ class Listener(Seat):
         after = self.hub.after if self.change is None else self.change
         self.send({"type": "resume", "after": after})
 
-    def message(self, payload):
-        received = time.time()
+    def message(self, payload, received):
         message = json.loads(payload)
         kind = message.get("type")
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
@@ -271,8 +302,8 @@ class Poster(Seat):
     hears back their numbers; after a reconnect it sends again what is unacknowledged, with the
     same idempotency key, as thread.js does."""
 
-    def __init__(self, loop, factory, concurrency):
-        super().__init__(loop, factory, concurrency)
+    def __init__(self, loop, endpoint, concurrency):
+        super().__init__(loop, endpoint, concurrency)
         self.pending = {}  # key -> (message, future)
         self.errors = []
 
@@ -289,14 +320,14 @@ class Poster(Seat):
         self.send(message)
         return future
 
-    def message(self, payload):
+    def message(self, payload, received):
         message = json.loads(payload)
         kind = message.get("type")
         if kind == "posted" or (kind == "error" and message.get("key") in self.pending):
             _, future = self.pending.pop(message["key"])
             if kind == "error":
                 self.errors.append(message)
-            future.set_result((time.time(), message.get("number")))
+            future.set_result((received, message.get("number")))
         elif kind == "error":
             self.errors.append(message)
 
@@ -331,15 +362,12 @@ async def read_commands(loop):
 async def listener_main(config):
     loop = asyncio.get_running_loop()
     hub = ListenerHub(config)
-    factories = {}
     concurrency = asyncio.Semaphore(config["connect_concurrency"])
     seats = []
     for index in range(config["count"]):
         port = config["ports"][index % len(config["ports"])]
         cookie = config["cookies"][index % len(config["cookies"])]
-        if (port, cookie) not in factories:
-            factories[port, cookie] = client_factory(loop, port, config["thread"], cookie)
-        seats.append(Listener(loop, factories[port, cookie], concurrency, hub))
+        seats.append(Listener(loop, Endpoint(port, config["thread"], cookie), concurrency, hub))
     started = time.time()
     results = await asyncio.gather(*(seat.connect() for seat in seats), return_exceptions=True)
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -456,9 +484,7 @@ class PosterPool:
         self.loop = loop
         self.ack_timeout = ack_timeout
         self.seats = [
-            Poster(
-                loop, client_factory(loop, ports[i % len(ports)], thread_id, cookie), concurrency
-            )
+            Poster(loop, Endpoint(ports[i % len(ports)], thread_id, cookie), concurrency)
             for i, cookie in enumerate(cookies)
         ]
 
@@ -590,19 +616,21 @@ SERVER_COMMANDS = {
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         + ["config.asgi:application"]
     ),
-    # as deployed but without config/asgi.py's gc.freeze(), to measure what it is worth
-    "unfrozen": lambda port: server_command(port, "bench.realtime_asgi:application"),
+    # as deployed but with Python's own garbage collector settings, to measure config/asgi.py's
+    "stock-gc": lambda port: server_command(port, "bench.realtime_asgi:application"),
+    # as deployed, from the checkout given with --baseline (an earlier commit, say)
+    "baseline": server_command,
 }
 
 
-def start_servers(count, environment, log_dir, kind):
+def start_servers(count, environment, log_dir, kind, tree=ROOT):
     servers = []
     for _ in range(count):
         port = free_port()
         log = (log_dir / f"{kind}-{port}.log").open("w")
         process = subprocess.Popen(
             SERVER_COMMANDS[kind](port),
-            cwd=ROOT,
+            cwd=tree,
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -879,7 +907,9 @@ def last_number(thread_id):
 def run_configuration(args, data, environment, clients, server_count, log_dir, redis_client):
     redis_client.flushdb()
     task_worker = start_task_worker(environment, log_dir)
-    servers = start_servers(server_count, environment, log_dir, environment["BENCH_SERVER"])
+    kind = environment["BENCH_SERVER"]
+    tree = Path(args.baseline) if kind == "baseline" else ROOT
+    servers = start_servers(server_count, environment, log_dir, kind, tree)
     ports = [server["port"] for server in servers]
     pids = [server["process"].pid for server in servers]
     thread_id = data["thread"].pk
@@ -1194,6 +1224,11 @@ def main():
         default="uvicorn",
         help=f"comma-separated ASGI servers to run the site on: {', '.join(SERVER_COMMANDS)}",
     )
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of the project (git worktree add ...) whose site the 'baseline' server "
+        "kind serves, beside this one's",
+    )
     parser.add_argument("--warmup", type=int, default=20, help="posts sent before measuring")
     parser.add_argument(
         "--layers",
@@ -1208,10 +1243,10 @@ def main():
     args = parser.parse_args()
 
     if args.listener:
-        asyncio.run(listener_main(json.loads(args.listener)))
+        uvloop.run(listener_main(json.loads(args.listener)))
         return
     if args.poster:
-        asyncio.run(poster_main(json.loads(args.poster)))
+        uvloop.run(poster_main(json.loads(args.poster)))
         return
 
     args.clients = parse_list(args.clients)
@@ -1221,6 +1256,8 @@ def main():
     args.server_kinds = parse_list(args.server_kinds, str)
     if set(args.server_kinds) - set(SERVER_COMMANDS):
         parser.error(f"--server-kinds: {', '.join(SERVER_COMMANDS)}")
+    if ("baseline" in args.server_kinds) != bool(args.baseline):
+        parser.error("the baseline server kind and --baseline go together")
     if set(args.layers) - {"pubsub", "list"}:
         parser.error("--layers: pubsub, list")
     args.posters = max(

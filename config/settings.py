@@ -120,6 +120,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal",
+            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},
         }
     }
     CHANNEL_LAYERS = {"default": layers.redis_layer(REDIS_URL)}

@@ -7,7 +7,9 @@ Live thread delivery never loses a change: see ThreadConsumer.
 """
 
 import asyncio
-import contextlib
+import collections
+import json
+import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -16,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
-from portal import actions, events, policy, presence, queries
+from portal import actions, events, fanout, policy, presence, queries
 from portal.models import Category, Thread
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -30,6 +32,8 @@ GAP_WAIT_SECONDS = 0.3
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
+
+logger = logging.getLogger(__name__)
 
 
 def in_cache(function):
@@ -206,17 +210,22 @@ class ThreadConsumer(MemberConsumer):
     sends `resume` again and gets the gap from the database. A live event that skips a number
     is held for GAP_WAIT_SECONDS for the missing one (another process may have published it a
     moment later); if it does not come, the server reads the gap itself. So does a heartbeat that
-    finds a change the thread
-    already had at the previous heartbeat still missing: that covers events lost while the
-    channel layer was down.
+    finds a change the thread already had at the previous heartbeat still missing: that covers
+    events lost while the channel layer was down.
+
+    The thread's events come from this process's fan-out (portal.fanout), not through the
+    socket's own channel, and everything the socket says leaves through one outbox, in order.
     """
 
     async def connect(self):
         self.thread_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.sent = None  # the last change number this client has; None until it resumes
         self.overdue = 0  # changes up to this one should have reached the socket by now
-        self.early = {}  # changes that arrived ahead of a missing one, by number
+        self.early = {}  # live changes that arrived ahead of a missing one, by number
+        self.reading = asyncio.Lock()  # held while changes are read from the database
         self.gap_timer = None
+        self.outbox = collections.deque()
+        self.writer = None
         self.last_typing = 0.0
         await super().connect()
 
@@ -231,17 +240,44 @@ class ThreadConsumer(MemberConsumer):
         return True
 
     async def join_groups(self):
-        await self.join(events.thread_group(self.thread_id))
+        self.viewing = True
+        await fanout.current().add(self.thread_id, self)
         changed, _ = await in_cache(presence.join)(self.thread_id, self.channel_name, self.user.pk)
         await self.announce_presence(changed)
 
     async def disconnect(self, code):
-        if getattr(self, "gap_timer", None) is not None:
-            self.gap_timer.cancel()
-        if getattr(self, "thread_id", None) is not None and self.joined:
+        for task in (self.gap_timer, self.writer):
+            if task is not None:
+                task.cancel()
+        if getattr(self, "viewing", False):
+            await fanout.current().remove(self.thread_id, self)
             changed, _ = await in_cache(presence.leave)(self.thread_id, self.channel_name)
             await self.announce_presence(changed)
         await super().disconnect(code)
+
+    # --- the outbox ---
+
+    def write(self, frame):
+        """Queue a frame for the client. Frames leave in the order they were written, whether
+        they were read from the database, handed out live or are answers; a client that reads
+        slowly only delays itself."""
+        self.outbox.append(frame)
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self.write_out())
+
+    def write_json(self, content):
+        self.write(json.dumps(content))
+
+    async def write_out(self):
+        try:
+            while self.outbox:
+                await self.send(text_data=self.outbox.popleft())
+        except Exception:  # noqa: BLE001 - the client has gone; its disconnect follows
+            self.outbox.clear()
+        finally:
+            self.writer = None
+
+    # --- presence ---
 
     async def announce_presence(self, changed):
         if not changed:
@@ -261,8 +297,10 @@ class ThreadConsumer(MemberConsumer):
     async def broadcast_presence(self):
         count = await in_cache(presence.viewing)(self.thread_id)
         await self.channel_layer.group_send(
-            events.thread_group(self.thread_id), {"type": "presence.count", "count": count}
+            *events.thread_event(self.thread_id, "presence.count", count=count)
         )
+
+    # --- what the client says ---
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
@@ -273,34 +311,41 @@ class ThreadConsumer(MemberConsumer):
             "ping": self.heartbeat,
         }.get(kind)
         if handler is None:
-            await self.send_json({"type": "error", "code": "type", "message": "Unknown message."})
+            self.write_json({"type": "error", "code": "type", "message": "Unknown message."})
             return
         await handler(content)
 
     async def resume(self, content):
         after = content.get("after")
         if not isinstance(after, int) or after < 0:
-            await self.send_json({"type": "error", "code": "after", "message": "Bad resume."})
+            self.write_json({"type": "error", "code": "after", "message": "Bad resume."})
             return
-        self.sent = after
-        await self.catch_up()
-        await self.send_presence()
+        await self.catch_up(after)
+        count = await in_cache(presence.viewing)(self.thread_id)
+        self.write_json({"type": "presence", "count": count})
 
-    async def catch_up(self):
-        self.early.clear()  # the database has those too
-        while True:
-            payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
-                self.sent
-            )
-            for payload in payloads:
-                await self.send_post(payload)
-            if complete:
-                break
-        if last_change > self.sent:
-            # Changes this member may not see (someone else's held post) still move the counter.
-            await self.send_json({"type": "skip", "change": last_change, "previous": self.sent})
-            self.sent = last_change
-        await self.send_json({"type": "caught_up", "change": self.sent})
+    async def catch_up(self, after=None):
+        """Send every change after `after` (or after what was sent) from the database, then
+        the live changes that arrived meanwhile."""
+        async with self.reading:
+            if after is not None:
+                self.sent = after
+            while True:
+                payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
+                    self.sent
+                )
+                for payload in payloads:
+                    self.write(events.post_frame(payload, self.moderator, self.sent))
+                    self.sent = payload["change"]
+                if complete:
+                    break
+            if last_change > self.sent:
+                # Changes this member may not see (someone else's held post) still move the
+                # counter.
+                self.write_json({"type": "skip", "change": last_change, "previous": self.sent})
+                self.sent = last_change
+            self.write_json({"type": "caught_up", "change": self.sent})
+        self.deliver_early()
 
     def read_changes(self, after):
         """The next batch of changes after `after`, rendered; and whether that was all of them."""
@@ -308,11 +353,6 @@ class ThreadConsumer(MemberConsumer):
         posts = queries.changes_after(self.user, self.thread, after)
         complete = len(posts) < queries.REPLAY_BATCH
         return [events.post_payload(post) for post in posts], last_change, complete
-
-    async def send_post(self, payload):
-        """Send a post read from the database (catching up), framed for this socket."""
-        await self.send(text_data=events.post_frame(payload, self.moderator, self.sent))
-        self.sent = payload["change"]
 
     async def post(self, content):
         key = str(content.get("key") or "")[:64]
@@ -322,11 +362,9 @@ class ThreadConsumer(MemberConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         except actions.ActionError as error:
-            await self.send_json(
-                {"type": "error", "code": "post", "key": key, "message": error.message}
-            )
+            self.write_json({"type": "error", "code": "post", "key": key, "message": error.message})
             return
-        await self.send_json({"type": "posted", "key": key, "number": number})
+        self.write_json({"type": "posted", "key": key, "number": number})
 
     def create_post(self, content, key):
         source = content.get("source")
@@ -344,8 +382,9 @@ class ThreadConsumer(MemberConsumer):
             return
         self.last_typing = now
         await self.channel_layer.group_send(
-            events.thread_group(self.thread_id),
-            {"type": "typing.event", "user_id": self.user.pk, "name": self.user.public_name},
+            *events.thread_event(
+                self.thread_id, "typing.event", user_id=self.user.pk, name=self.user.public_name
+            )
         )
 
     async def heartbeat(self, content):
@@ -359,62 +398,69 @@ class ThreadConsumer(MemberConsumer):
             self.thread_id, self.channel_name, self.user.pk
         )
         await self.announce_presence(changed)
-        await self.send_json({"type": "presence", "count": count})
-        await self.send_json({"type": "pong"})
+        self.write_json({"type": "presence", "count": count})
+        self.write_json({"type": "pong"})
 
-    async def send_presence(self):
-        count = await in_cache(presence.viewing)(self.thread_id)
-        await self.send_json({"type": "presence", "count": count})
+    # --- the thread's events, from this process's fan-out ---
 
-    # --- group events ---
-
-    async def thread_change(self, event):
+    def thread_event(self, event):
         if self.sent is None:
-            return  # not resumed yet: the resume replay will read this change from the database
-        payload = event["post"]
+            return  # not resumed yet: the resume replay reads the thread from the database
+        kind = event["type"]
+        if kind == "thread.change":
+            self.thread_change(event["post"])
+        elif kind == "typing.event":
+            if event["user_id"] != self.user.pk:
+                self.write_json({"type": "typing", "name": event["name"]})
+        elif kind == "presence.count":
+            self.write_json({"type": "presence", "count": event["count"]})
+        elif kind == "thread.meta":
+            self.background(self.thread_meta(event))
+
+    def thread_change(self, payload):
         if payload["change"] <= self.sent:
             return  # already sent by a replay
-        if payload["change"] != self.sent + 1:
-            self.early[payload["change"]] = payload
-            if self.gap_timer is None or self.gap_timer.done():
-                self.gap_timer = asyncio.get_running_loop().create_task(self.check_gap_later())
-            return
-        await self.deliver(payload)
+        self.early[payload["change"]] = payload
+        if not self.reading.locked():  # else the reader delivers it when it is done
+            self.deliver_early()
+
+    def deliver_early(self):
+        """Send the held changes that now follow on; wait a little for any still missing."""
+        for change in [change for change in self.early if change <= self.sent]:
+            del self.early[change]
         while self.sent + 1 in self.early:
-            await self.deliver(self.early.pop(self.sent + 1))
+            self.deliver(self.early.pop(self.sent + 1))
+        if self.early and (self.gap_timer is None or self.gap_timer.done()):
+            self.gap_timer = self.background(self.check_gap_later())
 
-    async def check_gap_later(self):
-        await asyncio.sleep(GAP_WAIT_SECONDS)
-        # Through the socket's own channel, so the check takes its turn with the other events.
-        with contextlib.suppress(Exception):  # layer down: the next heartbeat reads the gap
-            await self.channel_layer.send(self.channel_name, {"type": "gap.check"})
-
-    async def gap_check(self, event):
-        if self.early:
-            await self.catch_up()  # the missing change never came: read it from the database
-
-    async def deliver(self, payload):
+    def deliver(self, payload):
         if payload["state"] == "pending" and not (
             self.moderator or payload["author_id"] == self.user.pk
         ):
-            await self.send_json(
-                {"type": "skip", "change": payload["change"], "previous": self.sent}
-            )
-            self.sent = payload["change"]
-            return
-        # The frame was encoded once for every socket, with `previous` = change - 1 = self.sent.
-        await self.send(text_data=payload["frames"]["moderator" if self.moderator else "member"])
+            self.write_json({"type": "skip", "change": payload["change"], "previous": self.sent})
+        else:
+            # Encoded once for every socket, with `previous` = change - 1 = self.sent.
+            self.write(payload["frames"]["moderator" if self.moderator else "member"])
         self.sent = payload["change"]
+
+    async def check_gap_later(self):
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        self.gap_timer = None  # a gap still open after this read gets a timer of its own
+        if self.early:
+            await self.catch_up()  # the missing change never came: read it from the database
 
     async def thread_meta(self, event):
         if not await self.allowed():
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.send_json({"type": "thread", "thread": event["thread"]})
+        self.write_json({"type": "thread", "thread": event["thread"]})
 
-    async def typing_event(self, event):
-        if event["user_id"] != self.user.pk:
-            await self.send_json({"type": "typing", "name": event["name"]})
+    def background(self, coroutine):
+        task = asyncio.get_running_loop().create_task(coroutine)
+        task.add_done_callback(self.report_failure)
+        return task
 
-    async def presence_count(self, event):
-        await self.send_json({"type": "presence", "count": event["count"]})
+    @staticmethod
+    def report_failure(task):
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("thread socket task failed", exc_info=task.exception())

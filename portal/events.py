@@ -22,6 +22,12 @@ def thread_group(thread_id):
     return f"thread.{thread_id}"
 
 
+def thread_event(thread_id, kind, **fields):
+    """The group and message for an event for everyone viewing a thread. The message names the
+    thread because each server process hands it to its own sockets (portal.fanout)."""
+    return thread_group(thread_id), {"type": kind, "thread_id": thread_id, **fields}
+
+
 def category_group(category_id):
     return f"category.{category_id}"
 
@@ -116,8 +122,9 @@ def post_changed(post):
     }
     del payload["member_html"], payload["moderator_html"]
     publish(
-        thread_group(post.thread_id),
-        {"type": "thread.change", "post": payload, "thread": thread_state(post.thread)},
+        *thread_event(
+            post.thread_id, "thread.change", post=payload, thread=thread_state(post.thread)
+        )
     )
     publish(category_group(post.thread.category_id), {"type": "list.changed"})
 
@@ -135,7 +142,7 @@ def thread_state(thread):
 
 def thread_changed(thread, previous_category_id=None):
     """Lock, pin, move or merge: viewers re-check their access and update the page."""
-    publish(thread_group(thread.pk), {"type": "thread.meta", "thread": thread_state(thread)})
+    publish(*thread_event(thread.pk, "thread.meta", thread=thread_state(thread)))
     for category_id in {thread.category_id, previous_category_id} - {None}:
         publish(category_group(category_id), {"type": "list.changed"})
 

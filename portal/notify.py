@@ -25,11 +25,12 @@ def post_published(post, mentioned):
     """Create one notification per person for a newly visible post: quote beats mention beats
     reply, and nobody hears of their own post or of a thread they may not see."""
     kinds = {}
-    followers = Follow.objects.filter(thread=post.thread).exclude(user=post.author_id)
+    followers = Follow.objects.filter(thread=post.thread, user__notify_replies=True).exclude(
+        user=post.author_id
+    )
     # The membership comes along: the policy asks about it for every follower.
     for follow in followers.select_related("user__membership"):
-        if follow.user.notify_replies:
-            kinds[follow.user] = Notification.Kind.REPLY
+        kinds[follow.user] = Notification.Kind.REPLY
     for member in mentioned:
         if member.notify_mentions:
             kinds[member] = Notification.Kind.MENTION

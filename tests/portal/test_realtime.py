@@ -401,6 +401,36 @@ async def test_events_arriving_out_of_order_are_delivered_in_order(
     ]
 
 
+def subscribers(group):
+    """The channels this event loop has subscribed to a group, on either layer."""
+    channel_layer = get_channel_layer()
+    if hasattr(channel_layer, "_get_layer"):  # Redis pub/sub: this loop's own connection
+        loop_layer = channel_layer._get_layer()
+        return set(loop_layer.groups.get(loop_layer._get_group_channel_name(group), ()))
+    return set(channel_layer.groups.get(group, ()))
+
+
+async def test_a_process_listens_to_a_thread_once_for_all_its_sockets(layer, forum, sockets):
+    """The server process subscribes to the thread once, hands each event to every socket on
+    it, and lets the subscription go with the last of them (portal.fanout)."""
+    alice, bob, moderator, _, thread = await build(forum)
+    group = events.thread_group(thread.pk)
+    viewers = [await sockets.join(user, thread) for user in (alice, bob, moderator)]
+    assert len(subscribers(group)) == 1
+    await in_thread(actions.create_post, bob, thread, "For everyone")
+    for socket in viewers:
+        (post,) = post_messages(await receive_until(socket, "post"))
+        assert "For everyone" in post["html"]
+    for socket in viewers[:2]:
+        await socket.disconnect()
+    assert len(subscribers(group)) == 1
+    await in_thread(actions.create_post, bob, thread, "For the last one")
+    (post,) = post_messages(await receive_until(viewers[2], "post"))
+    assert "For the last one" in post["html"]
+    await viewers[2].disconnect()
+    assert subscribers(group) == set()
+
+
 # --- Posting over the socket ---------------------------------------------------------------------
 
 
