@@ -35,7 +35,7 @@ run: install
 # Production-style serving: one ASGI process for HTTP and WebSocket (see deploy/README.md).
 serve: install
 	$(BIN)/python manage.py check_services
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off --ws-per-message-deflate false
 
 test: install-test lint
 	$(BIN)/python tests/run_profiles.py $(PYTEST_ARGS)

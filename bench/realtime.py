@@ -134,13 +134,18 @@ class SeatProtocol(asyncio.Protocol):
 
     def __init__(self, seat, endpoint):
         from websockets.client import ClientProtocol
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
         from websockets.typing import Origin
         from websockets.uri import parse_uri
 
         self.seat = seat
         self.endpoint = endpoint
         self.connection = ClientProtocol(
-            parse_uri(endpoint.url), origin=Origin(endpoint.origin), max_size=None
+            parse_uri(endpoint.url),
+            origin=Origin(endpoint.origin),
+            # Browsers offer per-message compression; the server decides (config/serving.py).
+            extensions=[ClientPerMessageDeflateFactory()],
+            max_size=None,
         )
         self.transport = None
 
