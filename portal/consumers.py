@@ -226,6 +226,7 @@ class ThreadConsumer(MemberConsumer):
         self.gap_timer = None
         self.outbox = collections.deque()
         self.writer = None
+        self.viewing = False  # registered with this process's fan-out
         self.last_typing = 0.0
         await super().connect()
 
@@ -249,7 +250,7 @@ class ThreadConsumer(MemberConsumer):
         for task in (self.gap_timer, self.writer):
             if task is not None:
                 task.cancel()
-        if getattr(self, "viewing", False):
+        if self.viewing:
             await fanout.current().remove(self.thread_id, self)
             changed, _ = await in_cache(presence.leave)(self.thread_id, self.channel_name)
             await self.announce_presence(changed)
