@@ -1,15 +1,37 @@
-"""The Redis cache's connections: one pool per process.
+"""The shared cache: Redis, one connection pool per process, and a stand-in while Redis is away.
 
-Django keeps a cache backend per thread and per asyncio task, and each Redis backend opens its own
-connection pool. Every WebSocket consumer is a task of its own, so a server process with 500
-sockets held 540 Redis connections, and the ~50,000 objects behind them were walked by every full
-garbage collection. redis-py's pools are thread-safe and reset themselves after a fork, so the
+Rate limits (posting, allauth's sign-in and sign-up limits), the search synonyms' version and
+index marks live in the cache. Redis is a helper: when it cannot be reached, writes must still
+work, so each process counts in its own memory until Redis answers again (limits then hold per
+process rather than across them) and says so in the log, once when it starts and once when it
+ends. The "shared" cache is the same Redis without the stand-in, for what is shared or nothing:
+presence goes quiet instead (a per-process count of who is viewing would be wrong), and the
+health check asks Redis itself.
+
+Pools: Django keeps a cache backend per thread and per asyncio task, and each Redis backend opened
+its own connection pool. Every WebSocket consumer is a task of its own, so a server process with
+500 sockets held 540 Redis connections, and the ~50,000 objects behind them were walked by every
+full garbage collection. redis-py's pools are thread-safe and reset themselves after a fork, so the
 backends share one per URL instead.
 """
 
+import functools
+import logging
 import threading
+import time
 
 import redis
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+# After a failed call, go straight to the stand-in for this long before asking Redis again, so
+# an outage costs one refused connection per interval, not one per cache call.
+RETRY_SECONDS = 5
+# Short enough that a Redis that stops answering delays a request by a second, not a minute.
+CONNECTION_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 class SharedConnectionPool(redis.ConnectionPool):
@@ -23,3 +45,119 @@ class SharedConnectionPool(redis.ConnectionPool):
             if key not in cls._pools:
                 cls._pools[key] = super().from_url(url, **kwargs)
             return cls._pools[key]
+
+
+class _Outage:
+    """Whether Redis is being skipped, shared by every backend of the process."""
+
+    lock = threading.Lock()
+    since = None  # when the current outage was noticed
+    retry_at = 0.0
+    stand_in = LocMemCache("redis-stand-in", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+
+    @classmethod
+    def skipping(cls):
+        return cls.since is not None and time.monotonic() < cls.retry_at
+
+    @classmethod
+    def began(cls, error):
+        with cls.lock:
+            cls.retry_at = time.monotonic() + RETRY_SECONDS
+            if cls.since is None:
+                cls.since = time.monotonic()
+                logger.warning(
+                    "cache: Redis unreachable (%s); rate limits count in this process's memory "
+                    "until it answers",
+                    str(error).splitlines()[0] or type(error).__name__,
+                )
+
+    @classmethod
+    def ended(cls):
+        with cls.lock:
+            if cls.since is not None:
+                logger.warning(
+                    "cache: Redis answers again after %.0f s; rate limits are shared again",
+                    time.monotonic() - cls.since,
+                )
+                cls.since = None
+
+
+def standing_in():
+    """Whether this process is counting in its own memory because Redis did not answer."""
+    return _Outage.since is not None
+
+
+def _with_stand_in(name):
+    redis_call = getattr(RedisCacheClient, name)
+    stand_in_call = getattr(LocMemCache, name)
+
+    @functools.wraps(redis_call)
+    def call(self, *args):
+        if not _Outage.skipping():
+            try:
+                result = redis_call(self, *args)
+            except UNREACHABLE as error:
+                _Outage.began(error)
+            else:
+                if _Outage.since is not None:
+                    _Outage.ended()
+                return result
+        return stand_in_call(_Outage.stand_in, *args)
+
+    return call
+
+
+class ResilientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client whose every call falls back to the process's stand-in. Timeouts reach
+    the client already in seconds (or None for ever), which LocMemCache reads the same way."""
+
+
+for _name in (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+):
+    setattr(ResilientRedisCacheClient, _name, _with_stand_in(_name))
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ResilientRedisCacheClient
+
+
+def redis_caches(url):
+    """The CACHES setting for a Redis at `url`: the resilient default, and "shared"."""
+    options = {"pool_class": "config.cache.SharedConnectionPool", **CONNECTION_OPTIONS}
+    return {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "portal",
+            "OPTIONS": options,
+        },
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "portal",
+            "OPTIONS": options,
+        },
+    }
+
+
+def memory_caches():
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "shared",
+        },
+    }

@@ -61,17 +61,29 @@ def word_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database(name, default_url):
+def database(name, default_url, pool_size=8):
+    """DATABASES["default"] from a URL. PostgreSQL connections come from a pool of at most
+    `pool_size` per process, however many requests, sockets and threads it serves: without it,
+    every thread kept a connection of its own, and one process with 200 sockets once reached the
+    server's limit of 100."""
     url = text(name) or default_url
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url)
     except Exception as error:  # dj-database-url raises bare ValueErrors and KeyErrors
         raise ConfigError(name, f"not a database URL ({error})") from None
     engine = config.get("ENGINE", "")
     if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
         raise ConfigError(name, "only sqlite:// and postgres:// URLs are supported")
-    if engine.endswith("sqlite3"):
-        config["CONN_MAX_AGE"] = 0
+    if engine.endswith("postgresql"):
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            # A request waits up to `timeout` seconds for a free connection before it fails.
+            "pool": {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10},
+        }
+        # With a pool, Django checks each connection as it is taken, so one the server dropped
+        # (a restart) is replaced rather than handed out.
+        config["CONN_HEALTH_CHECKS"] = True
+    else:
         # One ASGI process serves requests on several threads. WAL lets readers run beside the
         # writer; IMMEDIATE transactions take the write lock up front (a deferred one that reads
         # then writes fails at once with "database is locked" instead of waiting), and writers

@@ -8,7 +8,7 @@ DEBUG=false switches on the production hardening, which then requires SECRET_KEY
 
 from pathlib import Path
 
-from config import env, layers
+from config import cache, env, layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.text("VAR_DIR") or BASE_DIR / "var")
@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,25 +108,27 @@ TEMPLATES = [
 
 # --- Data ------------------------------------------------------------------------------------
 
-DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# DATABASE_POOL_SIZE bounds each process's PostgreSQL connections (config.env.database).
+DATABASES = {
+    "default": env.database(
+        "DATABASE_URL",
+        f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        pool_size=env.integer("DATABASE_POOL_SIZE", 8),
+    )
+}
 if not env.text("DATABASE_URL"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
 REDIS_URL = env.redis_url("REDIS_URL")
+# Redis carries hints and counts, never the truth: config.cache and config.layers keep posting,
+# signing in and open sockets working while it is away.
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "portal",
-            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},
-        }
-    }
+    CACHES = cache.redis_caches(REDIS_URL)
     CHANNEL_LAYERS = {"default": layers.redis_layer(REDIS_URL)}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = cache.memory_caches()
     CHANNEL_LAYERS = {"default": layers.memory_layer()}
 
 # The public search service (search/): which engine, and where. Wagtail's own backend below keeps
@@ -327,13 +330,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_redis_outage": {"()": "config.layers.QuietOutage"}},
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
     "loggers": {
+        # A traceback a second per process while Redis is away; config.layers says it once.
+        "channels_redis.pubsub": {"filters": ["quiet_redis_outage"]},
         "django.db.backends": {"level": "INFO"},
         "django_tasks": {"level": "WARNING"},
         # The search clients log a traceback per failed request; search.engines reports the
         # failure itself, once, in words.
         "opensearch": {"level": "ERROR"},
+        # The pool logs every failed reconnection while PostgreSQL is away; /healthz and the
+        # failing requests already say so.
+        "psycopg.pool": {"level": "ERROR"},
         "elastic_transport": {"level": "ERROR"},
     },
 }

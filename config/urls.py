@@ -1,27 +1,43 @@
 from django.conf import settings
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.decorators.cache import cache_control
 from django.views.static import serve as static_serve
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
-from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.documents.views import serve as document_serve
 
+import inputs
 from config.views import healthz
 from library.api import api_router
 from search import views as search_views
+
+# `<id:pk>` for every id in a path, here and in the URL confs included below.
+register_converter(inputs.IdConverter, "id")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(settings.WAGTAIL_ADMIN_PATH.strip("/") + "/", include(wagtailadmin_urls)),
     # Downloads may be drafts only editors can see: never let a shared cache keep them.
-    re_path(
-        r"^documents/(\d+)/(.*)$",
+    path(
+        "documents/<id:document_id>/<str:document_filename>",
         cache_control(private=True)(document_serve.serve),
         name="wagtaildocs_serve",
     ),
-    path("documents/", include(wagtaildocs_urls)),
+    # Wagtail's document URLs but for its serve route, which hands the database an id of any
+    # length; wagtaildocs_serve above replaces it.
+    path(
+        "documents/",
+        include(
+            [
+                path(
+                    "authenticate_with_password/<id:restriction_id>/",
+                    document_serve.authenticate_with_password,
+                    name="wagtaildocs_authenticate_with_password",
+                )
+            ]
+        ),
+    ),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.urls")),
     path("api/v2/", api_router.urls),

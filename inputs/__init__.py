@@ -9,10 +9,11 @@ so every app may use it.
 """
 
 import re
-import unicodedata
 
-# ASCII digits only; the length cap keeps int() far from Python's 4,300-digit limit.
+# ASCII digits only; the length cap keeps int() far from Python's 4,300-digit limit, and every
+# value within what a database's 64-bit integer column holds.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+_LARGEST = 10**18 - 1
 # Control characters other than tab, line feed and carriage return, and the NUL among them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -20,12 +21,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def integer(raw, *, default=None, low=None, high=None):
     """`raw` as an int when it is a plain ASCII whole number within [low, high]; else `default`.
 
-    Accepts an int as it is (WebSocket frames carry JSON numbers); refuses bools, floats,
-    signs, spaces, separators and non-ASCII digits.
+    Accepts an int in the same range (WebSocket frames carry JSON numbers); refuses bools,
+    floats, signs, spaces, separators and non-ASCII digits.
     """
     if isinstance(raw, bool):
         return default
-    if isinstance(raw, int):
+    if isinstance(raw, int) and 0 <= raw <= _LARGEST:
         value = raw
     elif isinstance(raw, str) and _WHOLE_NUMBER.fullmatch(raw):
         value = int(raw)
@@ -49,12 +50,26 @@ def integers(raws, *, low=None, high=None, limit=None):
 
 
 def clean_text(value):
-    """Text without NUL and other control characters (tab and line breaks stay), NFC-normalised
-    so the same words are stored and searched the same way. Surrogates that cannot be encoded
-    (from a broken UTF-8 or JSON escape) are dropped."""
+    """Text without NUL and other control characters (tab and line breaks stay) and without
+    surrogates that cannot be encoded (from a broken UTF-8 or JSON escape). Nothing else changes:
+    passwords pass through here too, and must hash as they were typed."""
     if not value:
         return value
+    value = _CONTROL.sub("", value)
     if not value.isascii():
         value = value.encode("utf-8", "ignore").decode("utf-8")
-        value = unicodedata.normalize("NFC", value)
-    return _CONTROL.sub("", value)
+    return value
+
+
+class IdConverter:
+    """The `<id:pk>` path converter (registered in config/urls.py): a whole number as `integer`
+    reads it. Django's `<int:pk>` passes any length on, and a number no database column holds
+    fails in the query instead of finding nothing; this one leaves such a URL unmatched (404)."""
+
+    regex = _WHOLE_NUMBER.pattern
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(value)

@@ -1,9 +1,12 @@
 """Read-only JSON API over live, public library items (Wagtail API v2) at /api/v2/items/."""
 
 from django.db.models import Prefetch
+from django.urls import path
 from wagtail.api.v2.router import WagtailAPIRouter
+from wagtail.api.v2.utils import BadRequestError
 from wagtail.api.v2.views import PagesAPIViewSet
 
+import inputs
 from library.models import LibraryItemPage, LibraryItemPublisher, ThemePage
 
 
@@ -13,6 +16,22 @@ class LibraryItemsAPIViewSet(PagesAPIViewSet):
 
     model = LibraryItemPage
     listing_default_fields = [*PagesAPIViewSet.listing_default_fields, "summary", "resource_type"]
+
+    @classmethod
+    def get_urlpatterns(cls):
+        """Wagtail's routes, with ids read as `<id:pk>`: a number too long for the database is not
+        found rather than an error in the query."""
+        return [
+            path("", cls.as_view({"get": "listing_view"}), name="listing"),
+            path("<id:pk>/", cls.as_view({"get": "detail_view"}), name="detail"),
+            path("find/", cls.as_view({"get": "find_view"}), name="find"),
+        ]
+
+    def find_object(self, queryset, request):
+        # Wagtail hands ?id= to the database as it was typed.
+        if "id" in request.GET and inputs.integer(request.GET["id"]) is None:
+            raise BadRequestError("id must be a whole number")
+        return super().find_object(queryset, request)
 
     def get_queryset(self):
         public_ids = self.get_base_queryset().values_list("pk", flat=True)

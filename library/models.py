@@ -242,12 +242,9 @@ class LibraryIndexPage(RoutablePageMixin, Page):
     max_count = 1
 
     def paginate(self, request, items):
-        paginator = Paginator(items, ITEMS_PER_PAGE)
-        try:
-            number = int(request.GET.get("page", 1))
-        except ValueError:
-            number = 1
-        return paginator.get_page(number)
+        # get_page reads the number itself and never fails: what int() cannot read (5,000 digits
+        # included) gives the first page, a number out of range the last.
+        return Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
 
     def render_listing(self, request, items, heading, **extra):
         return self.render(

@@ -4,12 +4,19 @@ Every socket is authenticated at connect, checks the policy before joining a gro
 every message it receives, caps message size and rate, and closes when its session ends or its
 member is suspended (portal.events sends `access.revoked` to the user's and session's groups).
 Live thread delivery never loses a change: see ThreadConsumer.
+
+Every frame is read by `read_message` against MESSAGES before anything acts on it. A frame it
+refuses is answered with `{"type": "error", "code": ..., "message": ..., "key": ...}` (`key`
+when the frame was a reply that named one, so the page knows which reply was refused) and the
+socket stays open. Sockets close only with CLOSE_FORBIDDEN (access withdrawn) or CLOSE_TOO_BIG
+(a frame over the cap that is not a reply: no page sends one).
 """
 
 import asyncio
 import collections
 import json
 import logging
+import re
 import time
 
 from asgiref.sync import sync_to_async
@@ -18,10 +25,17 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
+import inputs
 from portal import actions, events, fanout, policy, presence, queries
 from portal.models import Category, Thread
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# No message nests deeper than a list in an object; the limit leaves room and stops a frame such
+# as "[[[[…" before the JSON decoder recurses into it.
+MAX_DEPTH = 4
+MAX_CHANGE = 2**31 - 1  # change numbers are PositiveIntegerFields
+MAX_ID = 2**63 - 1  # primary keys are BigAutoFields
+MAX_KEY_LENGTH = 64  # Post.idempotency_key
 RATE_WINDOW_SECONDS = 10
 RATE_LIMIT = 30  # messages per window from one socket; typing and heartbeats included
 TYPING_INTERVAL_SECONDS = 2
@@ -36,18 +50,154 @@ CLOSE_TOO_BIG = 1009
 logger = logging.getLogger(__name__)
 
 
+# The fields of each message type: field -> (type, required, limit). An int is a JSON whole number
+# (not true or false) from 0 to the limit; a str has at most `limit` characters (None: as many as
+# the frame holds) and is read without control characters; a list is read as its first `limit`
+# whole numbers, anything else in it ignored. A field that is not required may be null or absent
+# (then it is None). Fields not named are ignored.
+MESSAGES = {
+    "resume": {"after": (int, True, MAX_CHANGE)},
+    "post": {
+        "source": (str, True, None),
+        "key": (str, True, MAX_KEY_LENGTH),
+        "quoted": (int, False, MAX_ID),
+    },
+    "typing": {},
+    "ping": {"payload": (str, False, 200)},
+    "watch": {"categories": (list, True, 50)},
+}
+
+# A JSON string, or the rest of the frame if it never ends. It cannot backtrack, so removing every
+# string from a frame takes time linear in its length.
+JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+# A reply's idempotency key, found without decoding a frame too big to decode.
+REPLY_KEY = re.compile(rf'"key"\s*:\s*"([^"\\]{{1,{MAX_KEY_LENGTH}}})"')
+
+
+class Refused(Exception):
+    """A frame the socket does not act on, and what the client is told about it."""
+
+    def __init__(self, code, message, key=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.key = key
+
+    def frame(self):
+        frame = {"type": "error", "code": self.code, "message": self.message}
+        if self.key:
+            frame["key"] = self.key
+        return frame
+
+
+def read_message(text_data, bytes_data, accepted):
+    """The type of a message of one of the `accepted` types and its fields, read as MESSAGES
+    describes them; raises Refused for anything else."""
+    if len(text_data if text_data is not None else bytes_data) > MAX_MESSAGE_BYTES:
+        key = REPLY_KEY.search(text_data) if text_data is not None else None
+        raise Refused(
+            "too_big",
+            "This message is too long to send. Please shorten your post; it has not been posted.",
+            inputs.clean_text(key[1]) if key else None,
+        )
+    if text_data is None:
+        raise Refused("binary", "Messages are JSON text, not binary.")
+    if nests_deeper_than(text_data, MAX_DEPTH):
+        raise Refused("json", "This message is nested too deeply.")
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        raise Refused("json", "Expected JSON.") from None
+    if not isinstance(message, dict):
+        raise Refused("json", "Expected a JSON object.")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in accepted:
+        raise Refused("type", "Unknown message.")
+    # A refused reply is named by its key when that can be read: the page will not send it again.
+    key = clean_field(message.get("key"), str, MAX_KEY_LENGTH)
+    fields = {}
+    for name, (python_type, required, limit) in MESSAGES[kind].items():
+        value = message.get(name)
+        fields[name] = None if value is None else clean_field(value, python_type, limit)
+        if fields[name] is None and (required or value is not None):
+            raise Refused(name, f"{name} must be {describe(python_type, limit)}.", key)
+    return kind, fields
+
+
+def nests_deeper_than(text, limit):
+    """Whether the JSON in `text` nests deeper than `limit`, counted without decoding it:
+    brackets inside strings do not count."""
+    depth = 0
+    for bracket in NOT_BRACKETS.sub("", JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def clean_field(value, python_type, limit):
+    """`value` read as a field of the type, or None when it is not one."""
+    if python_type is int:
+        return inputs.integer(value, low=0, high=limit) if isinstance(value, int) else None
+    if python_type is str:
+        fits = isinstance(value, str) and (limit is None or len(value) <= limit)
+        return inputs.clean_text(value) if fits else None
+    return (
+        inputs.integers(value, low=0, high=MAX_ID, limit=limit) if isinstance(value, list) else None
+    )
+
+
+def describe(python_type, limit):
+    if python_type is int:
+        return f"a whole number from 0 to {limit:,}"
+    if python_type is str:
+        return f"text of at most {limit:,} characters" if limit else "text"
+    return "a list of numbers"
+
+
 def in_cache(function):
     """Run a function that only touches the cache (presence) in the thread pool, not on the one
     database thread, where it would wait behind every post being written."""
     return sync_to_async(function, thread_sensitive=False)
 
 
-class PingConsumer(AsyncJsonWebsocketConsumer):
+class MessageConsumer(AsyncJsonWebsocketConsumer):
+    """A socket that acts on the message types in `handlers` (type -> name of the method that
+    takes the message's fields) and answers every other frame with an error frame."""
+
+    handlers = {}
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not await self.admit():
+            return
+        try:
+            kind, fields = read_message(text_data, bytes_data, self.handlers)
+        except Refused as refusal:
+            if refusal.code == "too_big" and refusal.key is None:
+                # Not a reply, so no page sent it: closed, as frames over the cap always were.
+                await self.close(code=CLOSE_TOO_BIG)
+            else:
+                await self.answer(refusal.frame())
+            return
+        await getattr(self, self.handlers[kind])(fields)
+
+    async def admit(self):
+        """Whether to read the frame that has just arrived."""
+        return True
+
+    async def answer(self, content):
+        await self.send_json(content)
+
+
+class PingConsumer(MessageConsumer):
     """Answers `{"type": "ping"}` with a pong that has travelled through the channel layer.
 
     It carries no content, so anyone may connect; it lets monitoring and the tests prove that the
     WebSocket route, the session and the channel layer work end to end.
     """
+
+    handlers = {"ping": "ping"}
 
     async def connect(self):
         self.group = f"ping.{self.channel_name.replace('!', '_')}"[:99]
@@ -57,19 +207,9 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if len(text_data or bytes_data or "") > MAX_MESSAGE_BYTES:
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        await super().receive(text_data, bytes_data, **kwargs)
-
-    async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "error": 'expected {"type": "ping"}'})
-            return
-        await self.channel_layer.group_send(
-            self.group, {"type": "pong.event", "payload": content.get("payload")}
-        )
+    async def ping(self, fields):
+        # While the layer is down the pong never comes back: that is what a monitor asks about.
+        await events.send_each([(self.group, {"type": "pong.event", "payload": fields["payload"]})])
 
     async def pong_event(self, event):
         user = self.scope.get("user")
@@ -82,7 +222,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
         )
 
 
-class MemberConsumer(AsyncJsonWebsocketConsumer):
+class MemberConsumer(MessageConsumer):
     """What every members' socket shares: authentication, groups, size and rate caps, and closing
     when access is revoked."""
 
@@ -128,27 +268,22 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
             self.user._state.fields_cache.pop("membership", None)
         return policy.is_member(self.user)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if len(text_data or bytes_data or "") > MAX_MESSAGE_BYTES:
-            await self.close(code=CLOSE_TOO_BIG)
-            return
+    async def admit(self):
+        # Every frame counts, refused ones too.
         now = time.monotonic()
         started, count = self.window
         if now - started > RATE_WINDOW_SECONDS:
             started, count = now, 0
         self.window = (started, count + 1)
         if count + 1 > RATE_LIMIT:
-            await self.send_json(
+            await self.answer(
                 {"type": "error", "code": "rate", "message": "Too many messages: slow down."}
             )
-            return
+            return False
         if not await self.allowed():
             await self.close(code=CLOSE_FORBIDDEN)
-            return
-        try:
-            await super().receive(text_data, bytes_data, **kwargs)
-        except ValueError:
-            await self.send_json({"type": "error", "code": "json", "message": "Expected JSON."})
+            return False
+        return True
 
     async def access_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
@@ -160,32 +295,27 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
 class PortalConsumer(MemberConsumer):
     """/ws/portal/: notifications, live thread lists and the moderation queue for one member."""
 
+    handlers = {"watch": "watch", "ping": "pong"}
+
     async def join_groups(self):
         if await database_sync_to_async(policy.is_moderator)(self.user):
             await self.join(events.MODERATION_GROUP)
 
-    async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "watch" and isinstance(content.get("categories"), list):
-            await self.watch(content["categories"])
-        elif kind == "ping":
-            await self.send_json({"type": "pong"})
-        else:
-            await self.send_json({"type": "error", "code": "type", "message": "Unknown message."})
-
-    async def watch(self, category_ids):
-        allowed = await database_sync_to_async(self.visible_category_ids)(category_ids[:50])
+    async def watch(self, fields):
+        allowed = await database_sync_to_async(self.visible_category_ids)(fields["categories"])
         for category_id in allowed:
             group = events.category_group(category_id)
             if group not in self.joined:
                 await self.join(group)
         await self.send_json({"type": "watching", "categories": allowed})
 
+    async def pong(self, fields):
+        await self.send_json({"type": "pong"})
+
     def visible_category_ids(self, category_ids):
-        ids = [int(i) for i in category_ids if str(i).isdigit()]
         return [
             category.pk
-            for category in Category.objects.filter(pk__in=ids)
+            for category in Category.objects.filter(pk__in=category_ids)
             if policy.can_view_category(self.user, category)
         ]
 
@@ -269,6 +399,9 @@ class ThreadConsumer(MemberConsumer):
     def write_json(self, content):
         self.write(json.dumps(content))
 
+    async def answer(self, content):
+        self.write_json(content)
+
     async def write_out(self):
         try:
             while self.outbox:
@@ -297,33 +430,18 @@ class ThreadConsumer(MemberConsumer):
 
     async def broadcast_presence(self):
         count = await in_cache(presence.viewing)(self.thread_id)
-        await self.channel_layer.group_send(
-            *events.thread_event(self.thread_id, "presence.count", count=count)
-        )
+        if count is not None:
+            await events.send_each(
+                [events.thread_event(self.thread_id, "presence.count", count=count)]
+            )
 
     # --- what the client says ---
 
-    async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
-        handler = {
-            "resume": self.resume,
-            "post": self.post,
-            "typing": self.typing,
-            "ping": self.heartbeat,
-        }.get(kind)
-        if handler is None:
-            self.write_json({"type": "error", "code": "type", "message": "Unknown message."})
-            return
-        await handler(content)
+    handlers = {"resume": "resume", "post": "post", "typing": "typing", "ping": "heartbeat"}
 
-    async def resume(self, content):
-        after = content.get("after")
-        if not isinstance(after, int) or after < 0:
-            self.write_json({"type": "error", "code": "after", "message": "Bad resume."})
-            return
-        await self.catch_up(after)
-        count = await in_cache(presence.viewing)(self.thread_id)
-        self.write_json({"type": "presence", "count": count})
+    async def resume(self, fields):
+        await self.catch_up(fields["after"])
+        self.write_presence(await in_cache(presence.viewing)(self.thread_id))
 
     async def catch_up(self, after=None):
         """Send every change after `after` (or after what was sent) from the database, then
@@ -335,17 +453,26 @@ class ThreadConsumer(MemberConsumer):
                 payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
                     self.sent
                 )
+                if self.sent > last_change:
+                    # The client holds changes the thread never had (its page is from before a
+                    # restore, or it made the number up): it has to read the thread afresh, and
+                    # is sent the thread's changes from where the thread really is.
+                    self.sent = last_change
+                    self.write_json({"type": "resync", "change": last_change})
+                    break
                 for payload in payloads:
                     self.write(events.post_frame(payload, self.moderator, self.sent))
                     self.sent = payload["change"]
                 if complete:
+                    if last_change > self.sent:
+                        # Changes this member may not see (someone else's held post) still move
+                        # the counter.
+                        self.write_json(
+                            {"type": "skip", "change": last_change, "previous": self.sent}
+                        )
+                        self.sent = last_change
+                    self.write_json({"type": "caught_up", "change": self.sent})
                     break
-            if last_change > self.sent:
-                # Changes this member may not see (someone else's held post) still move the
-                # counter.
-                self.write_json({"type": "skip", "change": last_change, "previous": self.sent})
-                self.sent = last_change
-            self.write_json({"type": "caught_up", "change": self.sent})
         self.deliver_early()
 
     def read_changes(self, after):
@@ -355,10 +482,10 @@ class ThreadConsumer(MemberConsumer):
         complete = len(posts) < queries.REPLAY_BATCH
         return [events.post_payload(post) for post in posts], last_change, complete
 
-    async def post(self, content):
-        key = str(content.get("key") or "")[:64]
+    async def post(self, fields):
+        key = fields["key"]
         try:
-            number = await database_sync_to_async(self.create_post)(content, key)
+            number = await database_sync_to_async(self.create_post)(fields)
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -367,28 +494,27 @@ class ThreadConsumer(MemberConsumer):
             return
         self.write_json({"type": "posted", "key": key, "number": number})
 
-    def create_post(self, content, key):
-        source = content.get("source")
-        if not isinstance(source, str):
-            raise actions.ActionError("Please write something before posting.", "source")
-        quoted = queries.quotable_post(self.user, self.thread, content.get("quoted"))
+    def create_post(self, fields):
+        quoted = queries.quotable_post(self.user, self.thread, fields["quoted"])
         post = actions.create_post(
-            self.user, self.thread, source, quoted=quoted, idempotency_key=key
+            self.user, self.thread, fields["source"], quoted=quoted, idempotency_key=fields["key"]
         )
         return post.number
 
-    async def typing(self, content):
+    async def typing(self, fields):
         now = time.monotonic()
         if now - self.last_typing < TYPING_INTERVAL_SECONDS:
             return
         self.last_typing = now
-        await self.channel_layer.group_send(
-            *events.thread_event(
-                self.thread_id, "typing.event", user_id=self.user.pk, name=self.user.public_name
-            )
+        await events.send_each(
+            [
+                events.thread_event(
+                    self.thread_id, "typing.event", user_id=self.user.pk, name=self.user.public_name
+                )
+            ]
         )
 
-    async def heartbeat(self, content):
+    async def heartbeat(self, fields):
         if self.sent is not None and self.sent < self.overdue:
             # A change the thread had at the last heartbeat has still not arrived (it was
             # published while the channel layer was down): read it from the database. A change
@@ -399,8 +525,14 @@ class ThreadConsumer(MemberConsumer):
             self.thread_id, self.channel_name, self.user.pk
         )
         await self.announce_presence(changed)
-        self.write_json({"type": "presence", "count": count})
-        self.write_json({"type": "pong"})
+        self.write_presence(count)
+        # `live` false: the channel layer cannot reach Redis, so other people's changes arrive
+        # only with heartbeats; the page says live updates are paused.
+        self.write_json({"type": "pong", "live": getattr(self.channel_layer, "live", True)})
+
+    def write_presence(self, count):
+        if count is not None:  # None: presence is paused (portal.presence)
+            self.write_json({"type": "presence", "count": count})
 
     # --- the thread's events, from this process's fan-out ---
 
@@ -419,8 +551,10 @@ class ThreadConsumer(MemberConsumer):
             self.background(self.thread_meta(event))
 
     def thread_change(self, payload):
-        if payload["change"] <= self.sent:
+        if payload["change"] <= self.sent and not self.reading.locked():
             return  # already sent by a replay
+        # During a read `sent` may still be a resuming client's number, ahead of the thread: the
+        # change waits until the read has settled what was sent (deliver_early drops it if sent).
         self.early[payload["change"]] = payload
         if not self.reading.locked():  # else the reader delivers it when it is done
             self.deliver_early()

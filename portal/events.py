@@ -52,16 +52,17 @@ def send(group, message):
 
 def send_all(events):
     """Send (group, message) pairs in one trip to the event loop, in order."""
+    async_to_sync(send_each)(events)
+
+
+async def send_each(events):
+    """Send (group, message) pairs from async code; a channel layer that is down loses them."""
     layer = get_channel_layer()
-
-    async def send_each():
-        for group, message in events:
-            try:
-                await layer.group_send(group, message)
-            except Exception:  # noqa: BLE001 - any transport failure; clients catch up
-                logger.warning("channel layer unavailable: live event to %s dropped", group)
-
-    async_to_sync(send_each)()
+    for group, message in events:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # noqa: BLE001 - any transport failure; clients catch up
+            logger.warning("channel layer unavailable: live event to %s dropped", group)
 
 
 def publish(group, message):

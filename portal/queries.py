@@ -1,5 +1,6 @@
 """What the portal's pages and sockets read, filtered through portal.policy."""
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -103,6 +104,7 @@ def live_state(user, thread, page):
         "moderator": policy.can_moderate_thread(user, thread),
         "user": user.pk,
         "socket": f"/ws/threads/{thread.pk}/",
+        "max_post_length": settings.PORTAL_MAX_POST_LENGTH,  # checked before a reply is sent
     }
 
 

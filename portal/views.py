@@ -9,12 +9,13 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+import inputs
 from portal import actions, policy, queries
 from portal.actions import ActionError
 from portal.audit import client_ip
@@ -78,7 +79,8 @@ def _back(request, fallback):
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=False
     ):
-        return redirect(target)
+        # A URL as given: redirect() would first try a word like "home" as a view name.
+        return HttpResponseRedirect(target)
     return redirect(fallback)
 
 
@@ -207,7 +209,7 @@ def _render_thread(request, thread, form, status=200):
     page = queries.thread_page(request.user, thread, request.GET.get("page"))
     if page.object_list:
         actions.mark_read(request.user, thread, page.object_list[-1].number)
-    quoted_id = request.GET.get("quote")
+    quoted_id = inputs.integer(request.GET.get("quote"), low=1)
     if quoted_id and not form.is_bound:
         quoted = queries.quotable_post(request.user, thread, quoted_id)
         if quoted:
@@ -423,10 +425,9 @@ def member_autocomplete(request):
 @require_http_methods(["GET", "POST"])
 def notifications(request):
     if request.method == "POST":
-        ids = request.POST.getlist("id") or None
-        actions.mark_notifications_read(
-            request.user, [int(i) for i in ids if i.isdigit()] if ids else None
-        )
+        # No id marks all read; ids that are no whole number mark nothing.
+        ids = request.POST.getlist("id")
+        actions.mark_notifications_read(request.user, inputs.integers(ids, low=1) if ids else None)
         return _back(request, "portal:notifications")
     page = Paginator(queries.notifications_for(request.user), 30).get_page(request.GET.get("page"))
     return render(request, "portal/notifications.html", {"notifications": page})

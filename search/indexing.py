@@ -86,6 +86,13 @@ def schedule_apply(delay_seconds=0):
     _enqueue(apply_pending_changes_task, [], delay_seconds)
 
 
+def drain_pending_changes_later():
+    """Queue the outbox's drain if changes are waiting: for a task worker that (re)starts, since
+    a task interrupted by an outage leaves its changes pending with no task to apply them."""
+    if remote_engine() is not None and PendingIndexChange.objects.exists():
+        schedule_apply()
+
+
 @task()
 def apply_pending_changes_task():
     applied, failed = apply_pending_changes()

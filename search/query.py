@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import inputs
+
 MAX_QUERY_LENGTH = 200
 MAX_CLAUSES = 12
 MAX_FACET_VALUES = 20
@@ -100,10 +102,11 @@ class SearchRequest:
         for bound in ("year_from", "year_to"):
             raw = params.get(bound)
             if raw:
-                if raw.isdigit() and 1900 <= int(raw) <= 2100:
-                    setattr(request, bound, int(raw))
-                else:
+                year = inputs.integer(raw, low=1900, high=2100)
+                if year is None:
                     problem(f"The year {raw[:10]!r} was ignored: use four digits.")
+                else:
+                    setattr(request, bound, year)
         if request.year_from and request.year_to and request.year_from > request.year_to:
             request.year_from, request.year_to = request.year_to, request.year_from
         sort = params.get("sort") or "relevance"
@@ -111,11 +114,11 @@ class SearchRequest:
             problem("Unknown sort order; showing best matches first.")
             sort = "relevance"
         request.sort = sort
-        raw_page = params.get("page") or "1"
-        if not raw_page.isdigit() or int(raw_page) < 1:
+        page = inputs.integer(params.get("page") or "1", low=1)
+        if page is None:
             problem("The page number was not valid; showing the first page.")
-            raw_page = "1"
-        request.page = min(int(raw_page), MAX_PAGE)
+            page = 1
+        request.page = min(page, MAX_PAGE)
         return request
 
     @property

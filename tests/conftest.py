@@ -179,7 +179,8 @@ def fast_password_hashing(settings):
 def empty_cache():
     """Rate-limit counters and presence live in the cache and are keyed by user id, which the
     database reuses from test to test: every test starts with an empty cache."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield

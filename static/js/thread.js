@@ -2,9 +2,10 @@
 // the server replays what happened since, then streams. Every message names the change sent
 // before it ("previous"): if that is not what we hold, something was missed and we resume again.
 // Replies sent over the socket carry an idempotency key, so resending after a drop never posts
-// twice; without a socket the form posts normally.
+// twice; a reply the server refused is never resent. Without a socket, or for a reply too long
+// for one frame, the form posts normally.
 
-import { csrfToken, liveSocket } from "./live.js";
+import { MAX_FRAME_LENGTH, csrfToken, liveSocket } from "./live.js";
 
 const state = JSON.parse(document.getElementById("thread-live").textContent);
 const list = document.querySelector("[data-post-list]");
@@ -14,6 +15,7 @@ const typing = document.querySelector("[data-typing]");
 const form = document.querySelector("[data-reply-form]");
 let last = state.after;
 let pending = null; // the reply waiting for the server's "posted": {key, source, quoted}
+let resyncing = false; // reading the thread afresh: changes that arrive meanwhile are in it
 let typingTimer = null;
 
 function personalise(root) {
@@ -52,7 +54,34 @@ function showPost(message) {
   }
 }
 
+// The server's answer when this page holds changes the thread does not have (the page is from
+// before the thread was restored from a backup): read the thread afresh and resume from there.
+// If it cannot be read, follow the server from where the thread is.
+async function resync(change, send) {
+  if (resyncing) return;
+  resyncing = true;
+  let after = change;
+  try {
+    const response = await fetch(window.location.href, { cache: "no-store", headers: { Accept: "text/html" } });
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const freshList = fresh.querySelector("[data-post-list]");
+    const freshState = fresh.getElementById("thread-live");
+    if (response.ok && freshList && freshState) {
+      personalise(freshList);
+      list.replaceChildren(...freshList.children);
+      after = JSON.parse(freshState.textContent).after;
+    }
+  } catch (error) {
+    console.error(error);
+  }
+  last = after;
+  resyncing = false;
+  send({ type: "resume", after: last });
+}
+
+// Returns true for an error it has shown beside the reply box.
 function onMessage(message, send) {
+  if (resyncing && ["post", "skip", "caught_up"].includes(message.type)) return false;
   switch (message.type) {
     case "post":
     case "skip":
@@ -70,6 +99,9 @@ function onMessage(message, send) {
       last = Math.max(last, message.change);
       if (pending) send({ type: "post", ...pending });
       break;
+    case "resync":
+      resync(message.change, send);
+      break;
     case "posted":
       if (pending && message.key === pending.key) {
         pending = null;
@@ -79,13 +111,15 @@ function onMessage(message, send) {
       }
       break;
     case "error":
-      // A refused reply (its key), or a socket-wide "slow down" that swallowed it (no key).
+      // A refused reply (its key), or a socket-wide "slow down" that swallowed it (no key). It is
+      // not sent again; its text stays in the box to be changed and posted anew.
       if (pending && (message.key === pending.key || message.code === "rate")) {
         pending = null;
         setBusy(false);
         showFormError(message.message);
+        return true;
       }
-      break;
+      return Boolean(message.key); // a reply answered already
     case "presence":
       presence.textContent = `${message.count} member${message.count === 1 ? "" : "s"} viewing`;
       break;
@@ -99,6 +133,7 @@ function onMessage(message, send) {
       showReplyCount(message.thread.reply_count);
       break;
   }
+  return false;
 }
 
 function showReplyCount(count) {
@@ -135,11 +170,23 @@ if (form) {
   keyField.value = crypto.randomUUID();
   form.addEventListener("submit", (event) => {
     const source = form.querySelector("textarea").value;
-    if (!socket.isOpen() || !source.trim() || !state.on_last_page) return; // the plain form post
-    event.preventDefault();
     const error = form.querySelector("[data-live-error]");
     if (error) error.remove();
-    pending = { key: keyField.value, source, quoted: Number(form.querySelector("[name=quoted]").value) || null };
+    // Counted as the server counts: characters, not UTF-16 units, without surrounding spaces.
+    const length = [...source.trim()].length;
+    if (length > state.max_post_length) {
+      event.preventDefault();
+      showFormError(
+        `Your post is ${length.toLocaleString("en")} characters long; the limit is ` +
+          `${state.max_post_length.toLocaleString("en")}. Please shorten it.`,
+      );
+      return;
+    }
+    if (!socket.isOpen() || !source.trim() || !state.on_last_page) return; // the plain form post
+    const reply = { key: keyField.value, source, quoted: Number(form.querySelector("[name=quoted]").value) || null };
+    if (JSON.stringify({ type: "post", ...reply }).length > MAX_FRAME_LENGTH) return; // the form post has room
+    event.preventDefault();
+    pending = reply;
     keyField.value = crypto.randomUUID();
     setBusy(true);
     socket.send({ type: "post", ...pending });

@@ -1,10 +1,15 @@
 """Chromium in the portal's forum: two members in two browsers see each other's replies, typing and
 presence live; a reader whose connection drops catches up without reloading; a moderator hides a
 post and the member viewing it sees the notice; the plain form works without JavaScript; the
-Markdown preview and @mention suggestions; and axe-core on every portal page type at two widths
-(with screenshots)."""
+Markdown preview and @mention suggestions; axe-core on every portal page type at two widths
+(with screenshots); and refusals: a reply over the length limit is stopped on the page, a reply
+the server refuses is never sent again, and a server that closes every connection at once is
+tried less and less often."""
 
+import itertools
+import json
 import re
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -410,3 +415,116 @@ def test_portal_pages_pass_axe_at_both_widths(open_as):
     check_page(visitor, "theme-visitor", failures)
 
     assert failures == {}
+
+
+# --- Refusals ------------------------------------------------------------------------------------
+
+MAX_POST_LENGTH = 20_000  # config.settings.PORTAL_MAX_POST_LENGTH, as the running site has it
+
+
+class ThreadSocket:
+    """Carries the thread page's WebSockets to the server through Playwright, noting what
+    passes, so that a test can see every frame and drop the connection."""
+
+    def __init__(self, page):
+        self.sent = []  # what the page sent, decoded
+        self.received = []  # what the server sent, decoded
+        self.routes = []
+        page.route_web_socket("**/ws/threads/**", self.route)
+
+    def route(self, socket):
+        server = socket.connect_to_server()
+        socket.on_message(
+            lambda message: (self.sent.append(json.loads(message)), server.send(message))
+        )
+        server.on_message(
+            lambda message: (self.received.append(json.loads(message)), socket.send(message))
+        )
+        self.routes.append((socket, server))
+
+    def drop(self):
+        for page_side, server_side in self.routes:
+            page_side.close()
+            server_side.close()
+
+    def of_type(self, frames, kind):
+        return [frame for frame in frames if frame.get("type") == kind]
+
+
+def test_a_reply_over_the_length_limit_is_stopped_on_the_page(open_as):
+    page = open_as("member")
+    connection = ThreadSocket(page)
+    start_thread(page, unique("Too long"), "A short opening.")
+    wait_until_live(page)
+    page.evaluate("window.stillTheSamePage = true")
+
+    too_long = "x" * (MAX_POST_LENGTH + 1)
+    box = page.get_by_label("Your post")
+    box.fill(too_long)
+    page.get_by_role("button", name="Post reply").click()
+
+    expect(page.locator("[data-live-error]")).to_have_text(
+        "Your post is 20,001 characters long; the limit is 20,000. Please shorten it."
+    )
+    assert box.input_value() == too_long  # nothing typed is lost
+    assert not connection.of_type(connection.sent, "post")
+    assert page.evaluate("window.stillTheSamePage === true")  # no form post either
+    expect(page.locator("article.post")).to_have_count(1)
+
+
+def test_a_refused_reply_is_shown_and_never_sent_again(open_as):
+    page = open_as("member")
+    connection = ThreadSocket(page)
+    start_thread(page, unique("Refused"), "An opening.")
+    wait_until_live(page)
+
+    # Only a control character: the page sends it, the server cleans it away and refuses the
+    # empty reply by its key.
+    box = page.get_by_label("Your post")
+    box.fill("\x07")
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.locator("[data-live-error]")).to_have_text("Please write something before posting.")
+    expect(page.get_by_role("button", name="Post reply")).to_be_enabled()
+    assert box.input_value() == "\x07"
+    (post,) = connection.of_type(connection.sent, "post")
+    (refusal,) = connection.of_type(connection.received, "error")
+    assert refusal["key"] == post["key"]
+
+    # The connection drops and comes back: the page resumes but does not send the reply again.
+    connection.drop()
+    expect(page.locator("[data-live-status]")).to_contain_text("Live updates paused")
+    expect(page.locator("[data-live-status]")).to_have_text("", timeout=10_000)
+    deadline = time.monotonic() + 10
+    while len(connection.of_type(connection.received, "caught_up")) < 2:
+        assert time.monotonic() < deadline, connection.received
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
+    assert len(connection.of_type(connection.sent, "post")) == 1, connection.sent
+    expect(page.locator("article.post")).to_have_count(1)
+
+
+def test_a_server_that_closes_at_once_is_retried_less_and_less_often(open_as):
+    page = open_as("member")
+    url = start_thread(page, unique("Back-off"), "An opening.")
+    attempts = []
+
+    def close_after_resume(socket):
+        # Accepted, then closed as soon as the page speaks; the fifth connection stays.
+        attempts.append(time.monotonic())
+        if len(attempts) < 5:
+            socket.on_message(lambda message: socket.close())
+        else:
+            socket.connect_to_server()
+
+    page.route_web_socket("**/ws/threads/**", close_after_resume)
+    page.goto(url)
+    expect(page.locator("[data-live-status]")).to_contain_text("Live updates paused")
+    expect(page.locator("[data-presence]")).to_have_text(PRESENCE, timeout=15_000)
+    expect(page.locator("[data-live-status]")).to_have_text("")
+
+    waits = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+    assert len(waits) == 4, waits
+    # Half to all of 0.5 s, 1 s, 2 s and 4 s: the waits double rather than start over at each
+    # connection that opened.
+    assert waits[3] > 1.5, waits
+    assert waits[3] > waits[0] * 2, waits

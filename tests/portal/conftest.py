@@ -6,6 +6,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from config.cache import memory_caches
 from tests.conftest import manage, serve
 
 
@@ -14,10 +15,7 @@ def forum_settings(settings):
     """A cache of the test's own (post-rate counts and presence live there) and room to post
     freely, without first posts held for approval."""
     settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid.uuid4().hex,
-        }
+        alias: {**cache, "LOCATION": uuid.uuid4().hex} for alias, cache in memory_caches().items()
     }
     settings.PORTAL_POST_RATE = (1000, 60)
     settings.PORTAL_HOLD_FIRST_POSTS = 0

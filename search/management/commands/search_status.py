@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from search.backends.base import EngineError
 from search.engines import database_engine, remote_engine
@@ -32,7 +33,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"outbox: {pending.count()} pending"
             + (
-                f", oldest from {oldest.created_at:%Y-%m-%d %H:%M:%S}, "
+                f", oldest from {oldest.created_at:%Y-%m-%d %H:%M:%S} "
+                f"({(timezone.now() - oldest.created_at).total_seconds():.0f} s ago), "
                 f"{oldest.attempts} attempts, last error: {oldest.last_error or '-'}"
                 if oldest
                 else ""
