@@ -16,7 +16,8 @@ class SearchEngine:
     def search(self, request, clauses, visibilities):
         """Return SearchResults: hits of the requested page in order, the total, and for each
         facet in FACETS the counts of every value, each facet counted with all active filters
-        except its own (disjunctive), as {facet: [FacetValue(value, label="", count, selected)]}.
+        except its own (disjunctive), as {facet: [FacetValue(value, label="", count, selected)]}
+        made by search.backends.facets.facet_lists.
         Hits carry an HTML snippet: text escaped, matches wrapped in <mark>."""
         raise NotImplementedError
 

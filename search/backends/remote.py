@@ -7,7 +7,8 @@ from django.utils.html import escape
 from elasticsearch.dsl import A, Index, Q, Search, analyzer, token_filter
 
 from search.backends.base import EngineError, SearchEngine
-from search.query import FACETS, FacetValue, Hit, SearchResults, content_counts, kinds_of
+from search.backends.facets import facet_lists
+from search.query import FACETS, Hit, SearchResults, content_counts, kinds_of
 
 TEXT_FIELDS = ["title^4", "summary^3", "publisher_names^2", "body^2", "attachments"]
 SNIPPET_FIELDS = ["summary", "body", "attachments", "title"]
@@ -184,36 +185,17 @@ class RemoteEngine(SearchEngine):
         body = build_search(request, clauses, visibilities).to_dict()
         response = self._call(self.client.search, index=self.alias, body=body)
         hits = [self._hit(raw) for raw in response["hits"]["hits"]]
-        facets = {}
+        counts = {}
         for facet in FACETS:
-            selected = set(getattr(request, facet, None) or [])
             buckets = response["aggregations"][facet]["values"]["buckets"]
-            if facet == "content":
-                counts = content_counts({b["key"]: b["doc_count"] for b in buckets})
-                buckets = [
-                    {"key": value, "doc_count": n}
-                    for value, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
-                ]
-            values = [
-                FacetValue(
-                    value=str(bucket["key"]),
-                    label="",
-                    count=bucket["doc_count"],
-                    selected=str(bucket["key"]) in selected
-                    if facet != "year"
-                    else _year_selected(request, bucket["key"]),
-                )
-                for bucket in buckets
-            ]
-            if facet == "year":
-                values.sort(key=lambda v: v.value, reverse=True)
-            facets[facet] = values
+            counted = {str(bucket["key"]): bucket["doc_count"] for bucket in buckets}
+            counts[facet] = content_counts(counted) if facet == "content" else counted
         total = response["hits"]["total"]
         return SearchResults(
             request=request,
             total=total["value"] if isinstance(total, dict) else total,
             hits=hits,
-            facets=facets,
+            facets=facet_lists(request, counts),
             engine=self.name,
         )
 
@@ -402,10 +384,3 @@ class RemoteEngine(SearchEngine):
         indices = list(self._call(self.client.indices.get_alias, name=self.alias))
         count = self._call(self.client.count, index=self.alias)["count"]
         return {"index": indices[0] if indices else None, "alias": self.alias, "documents": count}
-
-
-def _year_selected(request, year):
-    low, high = request.year_from, request.year_to
-    if not low and not high:
-        return False
-    return (low is None or year >= low) and (high is None or year <= high)

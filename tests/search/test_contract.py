@@ -55,6 +55,10 @@ def facet(results, name):
     return {value.value: value.count for value in results.facets[name]}
 
 
+def listed(results, name):
+    return [(value.value, value.count, value.selected) for value in results.facets[name]]
+
+
 class EngineCases:
     """Cases on the engine `engine_kind`, in an index of their own."""
 
@@ -137,6 +141,22 @@ class ContractCases(EngineCases):
         assert results.total == 5
         assert all(hit.type == "tool" for hit in results.hits)
         assert facet(results, "type")["report"] >= 3  # type counted without its own filter
+
+    def test_a_selected_value_without_matches_stays_listed_to_unselect(self):
+        results = search(self.anonymous, "photodna", publisher=["nspcc"])
+        assert results.total == 0
+        publishers = listed(results, "publisher")
+        assert ("nspcc", 0, True) in publishers
+        assert ("microsoft", 1, False) in publishers  # counted without the publisher filter
+        assert publishers[-1] == ("nspcc", 0, True)  # most frequent first
+        no_items = search(self.anonymous, year_from=2018, year_to=2018)
+        assert no_items.total == 0
+        years = listed(no_items, "year")
+        assert ("2018", 0, True) in years
+        assert [value for value, _, _ in years] == sorted(
+            (value for value, _, _ in years), reverse=True
+        )
+        assert [selected for _, _, selected in years].count(True) == 1
 
     def test_facet_labels(self):
         labels = {v.value: v.label for v in search(self.anonymous).facets["publisher"]}

@@ -10,7 +10,9 @@ import pytest
 from django.db import connection
 from django.http import QueryDict
 
-from search.backends.database import DatabaseEngine, fulltext_missing, highlight, render_fts5
+from search.backends.database import DatabaseEngine
+from search.backends.database.rendering import highlight, render_fts5
+from search.backends.database.schema import fulltext_missing
 from search.models import IndexEntry
 from search.query import SearchRequest, parse_text
 
