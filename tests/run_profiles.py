@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 PROFILE_VARIABLES = (
     "DATABASE_URL",
@@ -19,6 +20,7 @@ PROFILE_VARIABLES = (
     "SEARCH_URL",
     "TASK_BACKEND",
     "EMAIL_URL",
+    "SEARCH_INDEX",
     "PORTAL_SERVICE_TESTS",
 )
 SERVICE_URLS = ("TEST_POSTGRES_URL", "TEST_REDIS_URL", "TEST_OPENSEARCH_URL")
@@ -62,6 +64,9 @@ def main(pytest_args):
                 "DATABASE_URL": os.environ["TEST_POSTGRES_URL"],
                 "REDIS_URL": os.environ["TEST_REDIS_URL"],
                 "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
+                # An index name of this run's own: a node that `make run` or another run used
+                # holds a `portal-library` index the tests would otherwise read.
+                "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
             },
             pytest_args,
         )

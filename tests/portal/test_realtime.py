@@ -324,7 +324,7 @@ async def test_logging_out_closes_that_sessions_sockets_only(layer, forum, socke
     closed = (await receive_until(leaving, "websocket.close", timeout=1))[-1]
     assert closed["code"] == FORBIDDEN
     await staying.send_json_to({"type": "ping"})
-    assert (await receive_until(staying, "pong"))[-1] == {"type": "pong"}
+    assert (await receive_until(staying, "pong"))[-1] == {"type": "pong", "live": True}
 
 
 async def test_moving_a_thread_out_of_reach_closes_members_sockets(layer, forum, sockets):
