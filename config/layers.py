@@ -108,26 +108,40 @@ class ResilientLoopLayer(RedisPubSubLoopLayer):
             )
 
     async def watch_redis(self):
-        """Ask Redis every few seconds whether it answers; once it does again, subscribe
-        whatever was missed meanwhile."""
+        """Ask Redis every few seconds whether it answers; once it does again after an outage,
+        listen on a fresh connection with everything subscribed."""
         while True:
             await asyncio.sleep(PROBE_SECONDS)
             try:
                 for shard in self._shards:
                     shard._ensure_redis()
                     await shard._redis.ping()
-                for shard, channel in list(self.unsubscribed):
-                    await shard.subscribe(channel)
-                    self.unsubscribed.discard((shard, channel))
+                if self.unreachable_since is None:
+                    continue
+                for shard in self._shards:
+                    await self.listen_afresh(shard)
             except UNREACHABLE as error:
                 self.became_unreachable(error)
                 continue
-            if self.unreachable_since is not None:
-                logger.warning(
-                    "channel layer: Redis answers again after %.0f s; live events resume",
-                    time.monotonic() - self.unreachable_since,
-                )
-                self.unreachable_since = None
+            logger.warning(
+                "channel layer: Redis answers again after %.0f s; live events resume",
+                time.monotonic() - self.unreachable_since,
+            )
+            self.unreachable_since = None
+
+    async def listen_afresh(self, shard):
+        """Subscribe the shard's channels again on a new connection. redis-py reconnects a
+        pub/sub connection by itself, but a subscribe that meets the connection while it is being
+        re-established reads the handshake's replies alongside the receiving task, and the
+        connection stays wedged ("readuntil() called while another coroutine is already
+        waiting"): seen under load after a restart of Redis. Events published in between are lost
+        like any other during the outage; sockets catch up at their heartbeats."""
+        channels = set(shard._subscribed_to)
+        channels.update(channel for owner, channel in self.unsubscribed if owner is shard)
+        await shard.flush()  # ends the receiving task and the connection, forgets subscriptions
+        for channel in channels:
+            await shard.subscribe(channel)
+            self.unsubscribed.discard((shard, channel))
 
     async def send(self, channel, message):
         await self._publishing(super().send(channel, message))
