@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from config.layers import memory_layer
 from portal import actions
-from portal.consumers import MAX_MESSAGE_BYTES
+from portal.frames import MAX_MESSAGE_BYTES
 from portal.models import Post, Thread
 from tests.portal.helpers import (
     communicator,
