@@ -18,7 +18,6 @@ import json
 import logging
 import time
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -40,12 +39,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
 
 logger = logging.getLogger(__name__)
-
-
-def in_cache(function):
-    """Run a function that only touches the cache (presence) in the thread pool, not on the one
-    database thread, where it would wait behind every post being written."""
-    return sync_to_async(function, thread_sensitive=False)
 
 
 class MessageConsumer(AsyncJsonWebsocketConsumer):
@@ -259,8 +252,7 @@ class ThreadConsumer(MemberConsumer):
     async def join_groups(self):
         self.viewing = True
         await fanout.current().add(self.thread_id, self)
-        changed, _ = await in_cache(presence.join)(self.thread_id, self.channel_name, self.user.pk)
-        await self.announce_presence(changed)
+        await presence.arrive(self.thread_id, self.channel_name, self.user.pk)
 
     async def disconnect(self, code):
         for task in (self.gap_timer, self.writer):
@@ -268,8 +260,7 @@ class ThreadConsumer(MemberConsumer):
                 task.cancel()
         if self.viewing:
             await fanout.current().remove(self.thread_id, self)
-            changed, _ = await in_cache(presence.leave)(self.thread_id, self.channel_name)
-            await self.announce_presence(changed)
+            await presence.depart(self.thread_id, self.channel_name)
         await super().disconnect(code)
 
     # --- the outbox ---
@@ -297,37 +288,13 @@ class ThreadConsumer(MemberConsumer):
         finally:
             self.writer = None
 
-    # --- presence ---
-
-    async def announce_presence(self, changed):
-        if not changed:
-            return
-        if await in_cache(presence.claim_broadcast)(self.thread_id):
-            await self.broadcast_presence()
-        else:
-            # Someone broadcast within the interval, perhaps before this change: try again
-            # after it; if another broadcast wins that slot, it was sent after this change.
-            asyncio.get_running_loop().create_task(self.broadcast_presence_later())
-
-    async def broadcast_presence_later(self):
-        await asyncio.sleep(presence.BROADCAST_INTERVAL_SECONDS + 0.05)
-        if await in_cache(presence.claim_broadcast)(self.thread_id):
-            await self.broadcast_presence()
-
-    async def broadcast_presence(self):
-        count = await in_cache(presence.viewing)(self.thread_id)
-        if count is not None:
-            await events.send_each(
-                [events.thread_event(self.thread_id, "presence.count", count=count)]
-            )
-
     # --- what the client says ---
 
     handlers = {"resume": "resume", "post": "post", "typing": "typing", "ping": "heartbeat"}
 
     async def resume(self, fields):
         await self.catch_up(fields["after"])
-        self.write_presence(await in_cache(presence.viewing)(self.thread_id))
+        self.write_presence(await presence.count_viewing(self.thread_id))
 
     async def catch_up(self, after=None):
         """Send every change after `after` (or after what was sent) from the database, then
@@ -407,11 +374,7 @@ class ThreadConsumer(MemberConsumer):
             # newer than that may simply be on its way, so it gets until the next heartbeat.
             await self.catch_up()
         self.overdue = self.thread.last_change  # the policy check has just read the thread
-        changed, count = await in_cache(presence.join)(
-            self.thread_id, self.channel_name, self.user.pk
-        )
-        await self.announce_presence(changed)
-        self.write_presence(count)
+        self.write_presence(await presence.arrive(self.thread_id, self.channel_name, self.user.pk))
         # `live` false: the channel layer cannot reach Redis, so other people's changes arrive
         # only with heartbeats; the page says live updates are paused.
         self.write_json({"type": "pong", "live": getattr(self.channel_layer, "live", True)})

@@ -5,20 +5,25 @@ Each socket is an entry that expires unless its client's heartbeat renews it, so
 dies without saying goodbye stops being counted within PRESENCE_TTL_SECONDS. When the count
 changes it is broadcast at most once per BROADCAST_INTERVAL_SECONDS per thread (claim_broadcast),
 so a thousand people arriving at once cause a handful of broadcasts, not a thousand; a change that
-finds the interval taken tries again once it has passed (portal.consumers), and whichever
-broadcast then goes out reads the count after that change.
+finds the interval taken tries again once it has passed, and whichever broadcast then goes out
+reads the count after that change. Sockets use the async functions at the end: arrive, depart and
+count_viewing.
 
 Presence uses the "shared" cache, which has no stand-in (config.cache): while Redis is away each
 process would count only its own sockets, so presence goes quiet instead (no counts, no
 broadcasts) and comes back with the next heartbeats.
 """
 
+import asyncio
 import functools
 import logging
 import threading
 import time
 
+from asgiref.sync import sync_to_async
 from django.core.cache import caches
+
+from portal import events
 
 logger = logging.getLogger(__name__)
 
@@ -103,3 +108,53 @@ def viewing(thread_id):
     now = time.time()
     entries = _cache().get(_key(thread_id)) or {}
     return len({user_id for user_id, expires in entries.values() if expires > now})
+
+
+# --- From sockets (portal.consumers) -------------------------------------------------------------
+
+
+def _in_pool(function):
+    """Run a function that only touches the cache in the thread pool, not on the one database
+    thread, where it would wait behind every post being written."""
+    return sync_to_async(function, thread_sensitive=False)
+
+
+async def arrive(thread_id, channel_name, user_id):
+    """Count a socket in, or renew it at its heartbeat, and announce a changed count; returns the
+    count (None while presence is paused)."""
+    changed, count = await _in_pool(join)(thread_id, channel_name, user_id)
+    await _announce(thread_id, changed)
+    return count
+
+
+async def depart(thread_id, channel_name):
+    changed, _ = await _in_pool(leave)(thread_id, channel_name)
+    await _announce(thread_id, changed)
+
+
+async def count_viewing(thread_id):
+    """How many members are viewing the thread; None while presence is paused."""
+    return await _in_pool(viewing)(thread_id)
+
+
+async def _announce(thread_id, changed):
+    if not changed:
+        return
+    if await _in_pool(claim_broadcast)(thread_id):
+        await _broadcast(thread_id)
+    else:
+        # Someone broadcast within the interval, perhaps before this change: try again after it;
+        # if another broadcast wins that slot, it was sent after this change.
+        asyncio.get_running_loop().create_task(_broadcast_later(thread_id))
+
+
+async def _broadcast_later(thread_id):
+    await asyncio.sleep(BROADCAST_INTERVAL_SECONDS + 0.05)
+    if await _in_pool(claim_broadcast)(thread_id):
+        await _broadcast(thread_id)
+
+
+async def _broadcast(thread_id):
+    count = await count_viewing(thread_id)
+    if count is not None:
+        await events.send_each([events.thread_event(thread_id, "presence.count", count=count)])
