@@ -418,9 +418,7 @@ class ThreadConsumer(MemberConsumer):
             self.gap_timer = self.background(self.check_gap_later())
 
     def deliver(self, payload):
-        if payload["state"] == "pending" and not (
-            self.moderator or payload["author_id"] == self.user.pk
-        ):
+        if not policy.in_post_audience(payload["audience"], self.user.pk, self.moderator):
             self.write_json({"type": "skip", "change": payload["change"], "previous": self.sent})
         else:
             # Encoded once for every socket, with `previous` = change - 1 = self.sent.

@@ -1,9 +1,11 @@
 """Live events: what actions tell connected browsers, through the channel layer.
 
 The channel layer delivers at most once, so an event is only ever a hint: the database holds the
-truth, every thread change carries its number, and a consumer that sees a gap reads the missing
-changes from the database (portal.consumers). Events are published only after the transaction
-that made the change commits, so nobody hears of a post that was rolled back.
+truth, every thread change carries its number, and a socket that sees a gap reads the missing
+changes from the database (portal.consumers). Events are published only after the
+transaction that made the change commits, so nobody hears of a post that was rolled back. A
+post's change names its audience when it is made (policy.post_audience): a socket does not
+decide who may see a post, it asks whether it is in the audience named.
 """
 
 import hashlib
@@ -14,6 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
+
+from portal import policy
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,7 @@ def post_payload(post):
         "change": post.change,
         "state": post.state,
         "author_id": post.author_id,
+        "audience": policy.post_audience(post),
         "reply_count": post.thread.reply_count,
         "member_html": render_to_string(
             "portal/includes/post.html", {**context, "moderator_view": False}

@@ -163,13 +163,24 @@ def can_start_thread(user, category):
     return can_view_category(user, category)
 
 
+def post_audience(post):
+    """Who, of those who view a post's thread, sees the post: None for all of them, or the ids of
+    the only ones besides the moderators. A post held for approval is seen by its author and the
+    moderators alone. Plain data, so a live event can carry it to the sockets (portal.events)."""
+    return [post.author_id] if post.state == post.State.PENDING else None
+
+
+def in_post_audience(audience, user_id, moderator):
+    """Whether a viewer of a thread is in the audience of one of its posts; `moderator`: whether
+    the viewer moderates the thread."""
+    return audience is None or moderator or user_id in audience
+
+
 def can_view_post(user, post):
     """Hidden posts show as a notice to members; pending ones only to their author."""
-    if not can_view_thread(user, post.thread):
-        return False
-    if post.state == post.State.PENDING:
-        return post.author_id == user.pk or is_moderator(user)
-    return True
+    return can_view_thread(user, post.thread) and in_post_audience(
+        post_audience(post), user.pk, is_moderator(user)
+    )
 
 
 def can_read_post_content(user, post):
