@@ -25,15 +25,12 @@ from django.core.exceptions import PermissionDenied
 
 from portal import actions, events, fanout, policy, presence, queries
 from portal.frames import Refused, read_message
+from portal.live_protocol import GAP_WAIT_SECONDS, ThreadStream
 from portal.models import Category, Thread
 
 RATE_WINDOW_SECONDS = 10
 RATE_LIMIT = 30  # messages per window from one socket; typing and heartbeats included
 TYPING_INTERVAL_SECONDS = 2
-# Server processes publish independently, so change 11 may arrive just before change 10. An event
-# that arrives ahead of a missing one waits this long for it before the gap is read from the
-# database, which for a busy thread would otherwise be hundreds of sockets reading at once.
-GAP_WAIT_SECONDS = 0.3
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
@@ -209,32 +206,56 @@ class PortalConsumer(MemberConsumer):
         await self.send_json({"type": "queue.changed"})
 
 
+class Outbox:
+    """A socket's frames, sent in the order they were written, whether they were read from the
+    database, handed out live or are answers; a client that reads slowly only delays itself.
+
+    It sends through the ASGI `send`, not a method of the consumer, so that the consumer and
+    its outbox hold no reference to each other: a closed socket frees itself by reference
+    counting, without waiting for the garbage collector (config.asgi)."""
+
+    def __init__(self, send):
+        self.send = send
+        self.frames = collections.deque()
+        self.writer = None
+
+    def write(self, frame):
+        self.frames.append(frame)
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self.write_out())
+
+    async def write_out(self):
+        try:
+            while self.frames:
+                await self.send({"type": "websocket.send", "text": self.frames.popleft()})
+        except Exception:  # noqa: BLE001 - the client has gone; its disconnect follows
+            self.frames.clear()
+        finally:
+            self.writer = None
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.cancel()
+
+
 class ThreadConsumer(MemberConsumer):
     """/ws/threads/<id>/: one thread, live, without loss.
 
-    The client starts with `{"type": "resume", "after": N}`, N being the last change number it has
-    (the page embeds the one it rendered). The server replays every change after N from the
-    database, then streams live ones. Each message carries `previous`, the change number sent
-    before it on this socket, so a client that ever sees `previous` differ from what it holds
-    sends `resume` again and gets the gap from the database. A live event that skips a number
-    is held for GAP_WAIT_SECONDS for the missing one (another process may have published it a
-    moment later); if it does not come, the server reads the gap itself. So does a heartbeat that
-    finds a change the thread already had at the previous heartbeat still missing: that covers
-    events lost while the channel layer was down.
-
-    The thread's events come from this process's fan-out (portal.fanout), not through the
-    socket's own channel, and everything the socket says leaves through one outbox, in order.
+    The socket's ThreadStream (portal.live_protocol, which describes the protocol) decides what
+    the client is sent and when the database is read; the consumer carries out its steps: it
+    reads the database, runs the gap timer and writes the frames. The thread's events come from
+    this process's fan-out (portal.fanout), not through the socket's own channel, and everything
+    the socket says leaves through one outbox, in order.
     """
+
+    handlers = {"resume": "resume", "post": "post", "typing": "typing", "ping": "heartbeat"}
 
     async def connect(self):
         self.thread_id = int(self.scope["url_route"]["kwargs"]["pk"])
-        self.sent = None  # the last change number this client has; None until it resumes
-        self.overdue = 0  # changes up to this one should have reached the socket by now
-        self.early = {}  # live changes that arrived ahead of a missing one, by number
-        self.reading = asyncio.Lock()  # held while changes are read from the database
+        self.stream = ThreadStream(self.scope["user"].pk)
+        self.reading = asyncio.Lock()  # one read of the database at a time
         self.gap_timer = None
-        self.outbox = collections.deque()
-        self.writer = None
+        self.outbox = Outbox(self.base_send)
         self.viewing = False  # registered with this process's fan-out
         self.last_typing = 0.0
         await super().connect()
@@ -246,7 +267,7 @@ class ThreadConsumer(MemberConsumer):
         if thread is None or not policy.can_view_thread(self.user, thread):
             return False
         self.thread = thread
-        self.moderator = policy.can_moderate_thread(self.user, thread)
+        self.stream.moderator = policy.can_moderate_thread(self.user, thread)
         return True
 
     async def join_groups(self):
@@ -255,85 +276,65 @@ class ThreadConsumer(MemberConsumer):
         await presence.arrive(self.thread_id, self.channel_name, self.user.pk)
 
     async def disconnect(self, code):
-        for task in (self.gap_timer, self.writer):
-            if task is not None:
-                task.cancel()
+        if self.gap_timer is not None:
+            self.gap_timer.cancel()
+        self.outbox.close()
         if self.viewing:
             await fanout.current().remove(self.thread_id, self)
             await presence.depart(self.thread_id, self.channel_name)
         await super().disconnect(code)
 
-    # --- the outbox ---
-
-    def write(self, frame):
-        """Queue a frame for the client. Frames leave in the order they were written, whether
-        they were read from the database, handed out live or are answers; a client that reads
-        slowly only delays itself."""
-        self.outbox.append(frame)
-        if self.writer is None:
-            self.writer = asyncio.get_running_loop().create_task(self.write_out())
-
     def write_json(self, content):
-        self.write(json.dumps(content))
+        self.outbox.write(json.dumps(content))
 
     async def answer(self, content):
         self.write_json(content)
 
-    async def write_out(self):
-        try:
-            while self.outbox:
-                await self.send(text_data=self.outbox.popleft())
-        except Exception:  # noqa: BLE001 - the client has gone; its disconnect follows
-            self.outbox.clear()
-        finally:
-            self.writer = None
+    def write_presence(self, count):
+        if count is not None:  # None: presence is paused (portal.presence)
+            self.write_json({"type": "presence", "count": count})
 
-    # --- what the client says ---
+    # --- the stream's steps ---
 
-    handlers = {"resume": "resume", "post": "post", "typing": "typing", "ping": "heartbeat"}
-
-    async def resume(self, fields):
-        await self.catch_up(fields["after"])
-        self.write_presence(await presence.count_viewing(self.thread_id))
+    def perform(self, step):
+        """Write the step's frames and start the gap timer if it asks; reads are catch_up's."""
+        for frame in step.frames:
+            self.outbox.write(frame)
+        if step.start_gap_timer:
+            self.gap_timer = self.background(self.wait_for_gap())
 
     async def catch_up(self, after=None):
-        """Send every change after `after` (or after what was sent) from the database, then
-        the live changes that arrived meanwhile."""
+        """Read what the client misses from the database: the changes after `after` when it
+        resumes from there, else after what it was sent."""
         async with self.reading:
-            if after is not None:
-                self.sent = after
-            while True:
-                payloads, last_change, complete = await database_sync_to_async(self.read_changes)(
-                    self.sent
-                )
-                if self.sent > last_change:
-                    # The client holds changes the thread never had (its page is from before a
-                    # restore, or it made the number up): it has to read the thread afresh, and
-                    # is sent the thread's changes from where the thread really is.
-                    self.sent = last_change
-                    self.write_json({"type": "resync", "change": last_change})
-                    break
-                for payload in payloads:
-                    self.write(events.post_frame(payload, self.moderator, self.sent))
-                    self.sent = payload["change"]
-                if complete:
-                    if last_change > self.sent:
-                        # Changes this member may not see (someone else's held post) still move
-                        # the counter.
-                        self.write_json(
-                            {"type": "skip", "change": last_change, "previous": self.sent}
-                        )
-                        self.sent = last_change
-                    self.write_json({"type": "caught_up", "change": self.sent})
-                    break
-        self.deliver_early()
+            step = self.stream.start_read(after)
+            try:
+                while step.read:
+                    read = await database_sync_to_async(self.read_changes)(self.stream.sent)
+                    step = self.stream.changes_read(*read)
+                    self.perform(step)
+            except Exception:
+                self.stream.read_failed()
+                raise
 
     def read_changes(self, after):
-        """The next batch of changes after `after`, rendered; and whether that was all of them."""
+        """The next batch of changes after `after`, rendered; the thread's last change; and
+        whether that was all of them."""
         last_change = Thread.objects.values_list("last_change", flat=True).get(pk=self.thread_id)
         posts = queries.changes_after(self.user, self.thread, after)
         complete = len(posts) < queries.REPLAY_BATCH
         return [events.post_payload(post) for post in posts], last_change, complete
+
+    async def wait_for_gap(self):
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        if self.stream.gap_timer_fired().read:
+            await self.catch_up()
+
+    # --- what the client says ---
+
+    async def resume(self, fields):
+        await self.catch_up(fields["after"])
+        self.write_presence(await presence.count_viewing(self.thread_id))
 
     async def post(self, fields):
         key = fields["key"]
@@ -368,68 +369,29 @@ class ThreadConsumer(MemberConsumer):
         )
 
     async def heartbeat(self, fields):
-        if self.sent is not None and self.sent < self.overdue:
-            # A change the thread had at the last heartbeat has still not arrived (it was
-            # published while the channel layer was down): read it from the database. A change
-            # newer than that may simply be on its way, so it gets until the next heartbeat.
+        # The policy check that admitted this frame has just read the thread.
+        if self.stream.heartbeat(self.thread.last_change).read:
             await self.catch_up()
-        self.overdue = self.thread.last_change  # the policy check has just read the thread
         self.write_presence(await presence.arrive(self.thread_id, self.channel_name, self.user.pk))
         # `live` false: the channel layer cannot reach Redis, so other people's changes arrive
         # only with heartbeats; the page says live updates are paused.
         self.write_json({"type": "pong", "live": getattr(self.channel_layer, "live", True)})
 
-    def write_presence(self, count):
-        if count is not None:  # None: presence is paused (portal.presence)
-            self.write_json({"type": "presence", "count": count})
-
     # --- the thread's events, from this process's fan-out ---
 
     def thread_event(self, event):
-        if self.sent is None:
-            return  # not resumed yet: the resume replay reads the thread from the database
         kind = event["type"]
         if kind == "thread.change":
-            self.thread_change(event["post"])
+            self.perform(self.stream.live_change(event["post"]))
+        elif not self.stream.resumed:
+            return  # before the client resumes it is sent nothing live
         elif kind == "typing.event":
             if event["user_id"] != self.user.pk:
                 self.write_json({"type": "typing", "name": event["name"]})
         elif kind == "presence.count":
-            self.write_json({"type": "presence", "count": event["count"]})
+            self.write_presence(event["count"])
         elif kind == "thread.meta":
             self.background(self.thread_meta(event))
-
-    def thread_change(self, payload):
-        if payload["change"] <= self.sent and not self.reading.locked():
-            return  # already sent by a replay
-        # During a read `sent` may still be a resuming client's number, ahead of the thread: the
-        # change waits until the read has settled what was sent (deliver_early drops it if sent).
-        self.early[payload["change"]] = payload
-        if not self.reading.locked():  # else the reader delivers it when it is done
-            self.deliver_early()
-
-    def deliver_early(self):
-        """Send the held changes that now follow on; wait a little for any still missing."""
-        for change in [change for change in self.early if change <= self.sent]:
-            del self.early[change]
-        while self.sent + 1 in self.early:
-            self.deliver(self.early.pop(self.sent + 1))
-        if self.early and (self.gap_timer is None or self.gap_timer.done()):
-            self.gap_timer = self.background(self.check_gap_later())
-
-    def deliver(self, payload):
-        if not policy.in_post_audience(payload["audience"], self.user.pk, self.moderator):
-            self.write_json({"type": "skip", "change": payload["change"], "previous": self.sent})
-        else:
-            # Encoded once for every socket, with `previous` = change - 1 = self.sent.
-            self.write(payload["frames"]["moderator" if self.moderator else "member"])
-        self.sent = payload["change"]
-
-    async def check_gap_later(self):
-        await asyncio.sleep(GAP_WAIT_SECONDS)
-        self.gap_timer = None  # a gap still open after this read gets a timer of its own
-        if self.early:
-            await self.catch_up()  # the missing change never came: read it from the database
 
     async def thread_meta(self, event):
         if not await self.allowed():

@@ -2,7 +2,7 @@
 
 The channel layer delivers at most once, so an event is only ever a hint: the database holds the
 truth, every thread change carries its number, and a socket that sees a gap reads the missing
-changes from the database (portal.consumers). Events are published only after the
+changes from the database (portal.live_protocol). Events are published only after the
 transaction that made the change commits, so nobody hears of a post that was rolled back. A
 post's change names its audience when it is made (policy.post_audience): a socket does not
 decide who may see a post, it asks whether it is in the audience named.
@@ -102,7 +102,7 @@ def post_payload(post):
 
 def post_frame(payload, moderator, previous):
     """The WebSocket frame that shows one post to a member or a moderator, `previous` being the
-    change number the socket had before it (portal.consumers)."""
+    change number the socket had before it (portal.live_protocol)."""
     return json.dumps(
         {
             "type": "post",
