@@ -26,7 +26,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
 import inputs
-from portal import actions, events, fanout, policy, presence, queries
+from portal import events, fanout, policy, presence, queries
+from portal.actions import ActionError, forum
 from portal.models import Category, Thread
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -489,14 +490,14 @@ class ThreadConsumer(MemberConsumer):
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        except actions.ActionError as error:
+        except ActionError as error:
             self.write_json({"type": "error", "code": "post", "key": key, "message": error.message})
             return
         self.write_json({"type": "posted", "key": key, "number": number})
 
     def create_post(self, fields):
         quoted = queries.quotable_post(self.user, self.thread, fields["quoted"])
-        post = actions.create_post(
+        post = forum.create_post(
             self.user, self.thread, fields["source"], quoted=quoted, idempotency_key=fields["key"]
         )
         return post.number

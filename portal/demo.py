@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from portal import actions
+from portal.actions import forum
 from portal.models import Category, Membership, Thread
 
 # Wagtail's migrations create the "Editors" and "Moderators" groups, which carry the library's
@@ -156,8 +156,8 @@ def load_discussions():
         if Thread.objects.filter(title=title).exists():
             continue
         category = Category.objects.get(slug=category_slug)
-        thread = actions.create_thread(users[author], category, title, source)
+        thread = forum.create_thread(users[author], category, title, source)
         for reply_author, text in replies:
-            actions.create_post(users[reply_author], thread, text)
+            forum.create_post(users[reply_author], thread, text)
         created.append(f"thread {title!r}")
     return created

@@ -16,8 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import inputs
-from portal import actions, policy, queries
-from portal.actions import ActionError
+from portal import policy, queries
+from portal.actions import ActionError, account, admission, forum, reading
 from portal.audit import client_ip
 from portal.export import member_data
 from portal.forms import (
@@ -106,7 +106,7 @@ def apply(request):
     form = ApplicationForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = actions.submit_application(
+            membership = admission.submit_application(
                 request.user, **form.cleaned_data, ip=client_ip(request)
             )
         except ActionError as error:
@@ -176,7 +176,7 @@ def new_thread(request, slug):
     form = ThreadForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            thread = actions.create_thread(
+            thread = forum.create_thread(
                 request.user,
                 category,
                 form.cleaned_data["title"],
@@ -208,7 +208,7 @@ def thread(request, pk):
 def _render_thread(request, thread, form, status=200):
     page = queries.thread_page(request.user, thread, request.GET.get("page"))
     if page.object_list:
-        actions.mark_read(request.user, thread, page.object_list[-1].number)
+        reading.mark_read(request.user, thread, page.object_list[-1].number)
     quoted_id = inputs.integer(request.GET.get("quote"), low=1)
     if quoted_id and not form.is_bound:
         quoted = queries.quotable_post(request.user, thread, quoted_id)
@@ -239,7 +239,7 @@ def reply(request, pk):
     if form.is_valid():
         quoted = queries.quotable_post(request.user, thread, form.cleaned_data["quoted"])
         try:
-            post = actions.create_post(
+            post = forum.create_post(
                 request.user,
                 thread,
                 form.cleaned_data["source"],
@@ -280,7 +280,7 @@ def edit_post(request, pk):
     form = EditForm(_posted(request), initial={"source": post.source})
     if request.method == "POST" and form.is_valid():
         try:
-            post = actions.edit_post(request.user, post, form.cleaned_data["source"])
+            post = forum.edit_post(request.user, post, form.cleaned_data["source"])
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -297,7 +297,7 @@ def edit_post(request, pk):
 @require_POST
 def delete_post(request, pk):
     post = _visible_post(request, pk)
-    actions.delete_post(request.user, post, ip=client_ip(request))
+    forum.delete_post(request.user, post, ip=client_ip(request))
     messages.success(request, "Your post was deleted.")
     return redirect(queries.post_url(request.user, post))
 
@@ -311,7 +311,7 @@ def report_post(request, pk):
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            actions.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
+            forum.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -332,7 +332,7 @@ def moderate_post(request, pk):
     if not policy.can_moderate_thread(request.user, post.thread):
         raise PermissionDenied
     reason = request.POST.get("reason", "")
-    operation = {"hide": actions.hide_post, "restore": actions.restore_post}.get(
+    operation = {"hide": forum.hide_post, "restore": forum.restore_post}.get(
         request.POST.get("operation")
     )
     if operation is None:
@@ -366,12 +366,12 @@ def moderate_thread(request, pk):
         if operation in {"lock", "unlock", "pin", "unpin"}:
             flag = "locked" if operation.endswith("lock") else "pinned"
             value = not operation.startswith("un")
-            actions.set_thread_flag(request.user, thread, flag, value, reason, ip=ip)
+            forum.set_thread_flag(request.user, thread, flag, value, reason, ip=ip)
         elif operation == "move":
             form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
             if not form.is_valid():
                 raise ActionError("Choose a category to move the thread to.")
-            actions.move_thread(request.user, thread, form.cleaned_data["category"], reason, ip=ip)
+            forum.move_thread(request.user, thread, form.cleaned_data["category"], reason, ip=ip)
         elif operation == "merge":
             form = MergeForm(request.POST)
             target = (
@@ -379,7 +379,7 @@ def moderate_thread(request, pk):
             )
             if not target or not policy.can_view_thread(request.user, target):
                 raise ActionError("There is no thread with that number.")
-            thread = actions.merge_threads(request.user, thread, target, reason, ip=ip)
+            thread = forum.merge_threads(request.user, thread, target, reason, ip=ip)
         else:
             return HttpResponse("Unknown operation.", status=400)
     except ActionError as error:
@@ -401,9 +401,9 @@ def toggle_follow(request, kind, pk):
     else:
         raise Http404
     if request.POST.get("follow") == "1":
-        actions.follow(request.user, **arguments)
+        reading.follow(request.user, **arguments)
     else:
-        actions.unfollow(request.user, **arguments)
+        reading.unfollow(request.user, **arguments)
     return _back(request, "portal:home")
 
 
@@ -411,7 +411,7 @@ def toggle_follow(request, kind, pk):
 @require_POST
 def preview(request):
     source = request.POST.get("source", "")[: 2 * 20_000]
-    html, _ = actions.render_post(source)
+    html, _ = forum.render_post(source)
     return HttpResponse(html or "<p>Nothing to preview yet.</p>")
 
 
@@ -427,7 +427,7 @@ def notifications(request):
     if request.method == "POST":
         # No id marks all read; ids that are no whole number mark nothing.
         ids = request.POST.getlist("id")
-        actions.mark_notifications_read(request.user, inputs.integers(ids, low=1) if ids else None)
+        reading.mark_notifications_read(request.user, inputs.integers(ids, low=1) if ids else None)
         return _back(request, "portal:notifications")
     page = Paginator(queries.notifications_for(request.user), 30).get_page(request.GET.get("page"))
     return render(request, "portal/notifications.html", {"notifications": page})
@@ -448,7 +448,7 @@ def profile(request):
             if "profile-display_name" in request.POST:
                 profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
                 if profile_form.is_valid():
-                    actions.update_profile(request.user, **profile_form.cleaned_data)
+                    account.update_profile(request.user, **profile_form.cleaned_data)
                     messages.success(request, "Your profile is saved.")
                     return redirect("portal:profile")
             else:
@@ -456,7 +456,7 @@ def profile(request):
                     request.POST, instance=request.user, prefix="prefs"
                 )
                 if preferences_form.is_valid():
-                    actions.update_notification_preferences(
+                    account.update_notification_preferences(
                         request.user, **preferences_form.cleaned_data
                     )
                     messages.success(request, "Your notification choices are saved.")
@@ -491,7 +491,7 @@ def delete_account(request):
         else:
             user = request.user
             logout(request)
-            actions.delete_account(user, ip=client_ip(request))
+            account.delete_account(user, ip=client_ip(request))
             messages.success(request, "Your account is deleted. Thank you for your work.")
             return redirect("/")
     return render(request, "portal/delete_account.html", {})
@@ -505,7 +505,7 @@ def unsubscribe(request, token):
     if user is None:
         return render(request, "portal/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        actions.unsubscribe_from_email(user)
+        account.unsubscribe_from_email(user)
         return render(request, "portal/unsubscribe.html", {"done": True})
     return render(request, "portal/unsubscribe.html", {"token": token})
 
@@ -525,7 +525,10 @@ def application(request, pk):
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        decide = {"approve": actions.approve_application, "decline": actions.decline_application}
+        decide = {
+            "approve": admission.approve_application,
+            "decline": admission.decline_application,
+        }
         operation = decide.get(request.POST.get("decision"))
         if operation is None:
             return HttpResponse("Unknown decision.", status=400)
@@ -548,7 +551,7 @@ def application(request, pk):
 @require_POST
 def dismiss_report(request, pk):
     report = get_object_or_404(Report.objects.select_related("post__thread__category"), pk=pk)
-    actions.dismiss_report(request.user, report, ip=client_ip(request))
+    forum.dismiss_report(request.user, report, ip=client_ip(request))
     return redirect("portal:moderation")
 
 
@@ -575,12 +578,14 @@ def member(request, pk):
             if operation == "role":
                 role_form = RoleForm(request.POST)
                 if role_form.is_valid():
-                    actions.set_role(
+                    admission.set_role(
                         request.user, member, **role_form.cleaned_data, ip=client_ip(request)
                     )
             elif form.is_valid() and operation in {"suspend", "unsuspend"}:
                 action = (
-                    actions.suspend_member if operation == "suspend" else actions.unsuspend_member
+                    admission.suspend_member
+                    if operation == "suspend"
+                    else admission.unsuspend_member
                 )
                 action(request.user, member, form.cleaned_data["reason"], ip=client_ip(request))
             else:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.layers import memory_layer
-from portal import actions
+from portal.actions.forum import create_post
 from portal.consumers import MAX_MESSAGE_BYTES
 from portal.models import Post, Thread
 from tests.portal.helpers import (
@@ -338,7 +338,7 @@ async def test_a_client_ahead_of_the_thread_is_told_to_resync_and_then_gets_chan
     socket = await open_socket(paths["thread"], forum.key)
     await socket.send_json_to({"type": "resume", "after": 50})
     assert (await receive_until(socket, "resync"))[-1] == {"type": "resync", "change": 1}
-    await in_thread(actions.create_post, forum.other, forum.thread, "After the resync")
+    await in_thread(create_post, forum.other, forum.thread, "After the resync")
     (live,) = [m for m in await receive_until(socket, "post") if m["type"] == "post"]
     assert (live["number"], live["change"], live["previous"]) == (2, 2, 1)
     # Resuming from the thread's own number is an ordinary catch-up again.
