@@ -28,7 +28,7 @@ from django.core.exceptions import PermissionDenied
 import inputs
 from portal import events, fanout, policy, presence, queries
 from portal.actions import ActionError, forum
-from portal.models import Category, Thread
+from portal.models import Thread
 
 MAX_MESSAGE_BYTES = 64 * 1024
 # No message nests deeper than a list in an object; the limit leaves room and stops a frame such
@@ -314,11 +314,8 @@ class PortalConsumer(MemberConsumer):
         await self.send_json({"type": "pong"})
 
     def visible_category_ids(self, category_ids):
-        return [
-            category.pk
-            for category in Category.objects.filter(pk__in=category_ids)
-            if policy.can_view_category(self.user, category)
-        ]
+        visible = policy.visible_categories(self.user).filter(pk__in=category_ids)
+        return list(visible.values_list("pk", flat=True))
 
     async def list_changed(self, event):
         await self.send_json({"type": "list.changed"})
@@ -570,9 +567,7 @@ class ThreadConsumer(MemberConsumer):
             self.gap_timer = self.background(self.check_gap_later())
 
     def deliver(self, payload):
-        if payload["state"] == "pending" and not (
-            self.moderator or payload["author_id"] == self.user.pk
-        ):
+        if not policy.in_post_audience(payload["audience"], self.user.pk, self.moderator):
             self.write_json({"type": "skip", "change": payload["change"], "previous": self.sent})
         else:
             # Encoded once for every socket, with `previous` = change - 1 = self.sent.

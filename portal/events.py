@@ -15,6 +15,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from portal import policy
+
 logger = logging.getLogger(__name__)
 
 
@@ -85,6 +87,7 @@ def post_payload(post):
         "change": post.change,
         "state": post.state,
         "author_id": post.author_id,
+        "audience": policy.post_audience(post),
         "reply_count": post.thread.reply_count,
         "member_html": render_to_string(
             "portal/includes/post.html", {**context, "moderator_view": False}
