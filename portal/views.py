@@ -84,6 +84,16 @@ def _back(request, fallback):
     return redirect(fallback)
 
 
+def _with_reason(action):
+    """A moderation operation that needs nothing from its form but the reason: the action,
+    done by the moderator making the request."""
+
+    def operation(request, subject, reason):
+        return action(request.user, subject, reason, ip=client_ip(request))
+
+    return operation
+
+
 # --- Admission -----------------------------------------------------------------------------------
 
 
@@ -325,20 +335,24 @@ def report_post(request, pk):
     )
 
 
+# What the moderation buttons on a post ask for, by the name each button sends.
+POST_OPERATIONS = {
+    "hide": _with_reason(forum.hide_post),
+    "restore": _with_reason(forum.restore_post),
+}
+
+
 @members_only
 @require_POST
 def moderate_post(request, pk):
     post = _visible_post(request, pk)
     if not policy.can_moderate_thread(request.user, post.thread):
         raise PermissionDenied
-    reason = request.POST.get("reason", "")
-    operation = {"hide": forum.hide_post, "restore": forum.restore_post}.get(
-        request.POST.get("operation")
-    )
+    operation = POST_OPERATIONS.get(request.POST.get("operation"))
     if operation is None:
         return HttpResponse("Unknown operation.", status=400)
     try:
-        operation(request.user, post, reason, ip=client_ip(request))
+        operation(request, post, request.POST.get("reason", ""))
     except ActionError as error:
         messages.error(request, error.message)
     return _back(request, queries.post_url(request.user, post))
@@ -353,35 +367,45 @@ def post_history(request, pk):
     return render(request, "portal/post_history.html", {"post": post})
 
 
+def _move_thread(request, thread, reason):
+    form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
+    if not form.is_valid():
+        raise ActionError("Choose a category to move the thread to.")
+    category = form.cleaned_data["category"]
+    return forum.move_thread(request.user, thread, category, reason, ip=client_ip(request))
+
+
+def _merge_thread(request, thread, reason):
+    form = MergeForm(request.POST)
+    target = form.is_valid() and Thread.objects.filter(pk=form.cleaned_data["target"]).first()
+    if not target or not policy.can_view_thread(request.user, target):
+        raise ActionError("There is no thread with that number.")
+    return forum.merge_threads(request.user, thread, target, reason, ip=client_ip(request))
+
+
+# What the moderation forms of a thread ask for, by the name each form sends; each operation
+# returns the thread to show afterwards.
+THREAD_OPERATIONS = {
+    "lock": _with_reason(forum.lock_thread),
+    "unlock": _with_reason(forum.unlock_thread),
+    "pin": _with_reason(forum.pin_thread),
+    "unpin": _with_reason(forum.unpin_thread),
+    "move": _move_thread,
+    "merge": _merge_thread,
+}
+
+
 @members_only
 @require_POST
 def moderate_thread(request, pk):
     thread = _visible_thread(request, pk)
     if not policy.can_moderate_thread(request.user, thread):
         raise PermissionDenied
-    operation = request.POST.get("operation")
-    reason = request.POST.get("reason", "")
-    ip = client_ip(request)
+    operation = THREAD_OPERATIONS.get(request.POST.get("operation"))
+    if operation is None:
+        return HttpResponse("Unknown operation.", status=400)
     try:
-        if operation in {"lock", "unlock", "pin", "unpin"}:
-            flag = "locked" if operation.endswith("lock") else "pinned"
-            value = not operation.startswith("un")
-            forum.set_thread_flag(request.user, thread, flag, value, reason, ip=ip)
-        elif operation == "move":
-            form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
-            if not form.is_valid():
-                raise ActionError("Choose a category to move the thread to.")
-            forum.move_thread(request.user, thread, form.cleaned_data["category"], reason, ip=ip)
-        elif operation == "merge":
-            form = MergeForm(request.POST)
-            target = (
-                form.is_valid() and Thread.objects.filter(pk=form.cleaned_data["target"]).first()
-            )
-            if not target or not policy.can_view_thread(request.user, target):
-                raise ActionError("There is no thread with that number.")
-            thread = forum.merge_threads(request.user, thread, target, reason, ip=ip)
-        else:
-            return HttpResponse("Unknown operation.", status=400)
+        thread = operation(request, thread, request.POST.get("reason", ""))
     except ActionError as error:
         messages.error(request, error.message)
     return redirect("portal:thread", pk=thread.pk)
@@ -519,21 +543,23 @@ def moderation(request):
     return render(request, "portal/moderation.html", queries.moderation_queue(request.user))
 
 
+DECISIONS = {
+    "approve": _with_reason(admission.approve_application),
+    "decline": _with_reason(admission.decline_application),
+}
+
+
 @moderators_only
 @require_http_methods(["GET", "POST"])
 def application(request, pk):
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        decide = {
-            "approve": admission.approve_application,
-            "decline": admission.decline_application,
-        }
-        operation = decide.get(request.POST.get("decision"))
-        if operation is None:
+        decide = DECISIONS.get(request.POST.get("decision"))
+        if decide is None:
             return HttpResponse("Unknown decision.", status=400)
         try:
-            operation(request.user, membership, form.cleaned_data["reason"], ip=client_ip(request))
+            decide(request, membership, form.cleaned_data["reason"])
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -563,6 +589,21 @@ def members(request):
     return render(request, "portal/members.html", {"members": page, "query": query})
 
 
+def _set_role(request, member, reason):
+    # The action checks the role named, as it does for every other door.
+    role = request.POST.get("role", "")
+    admission.set_role(request.user, member, role, reason, ip=client_ip(request))
+
+
+# What the forms on a member's page ask for, by the name each form sends. The role form sends
+# its reason under the same name as the suspension form.
+MEMBER_OPERATIONS = {
+    "suspend": _with_reason(admission.suspend_member),
+    "unsuspend": _with_reason(admission.unsuspend_member),
+    "role": _set_role,
+}
+
+
 @moderators_only
 @require_http_methods(["GET", "POST"])
 def member(request, pk):
@@ -573,27 +614,16 @@ def member(request, pk):
     form = ReasonForm(_posted(request))
     role_form = RoleForm(initial={"role": membership.role})
     if request.method == "POST":
-        operation = request.POST.get("operation")
-        try:
-            if operation == "role":
-                role_form = RoleForm(request.POST)
-                if role_form.is_valid():
-                    admission.set_role(
-                        request.user, member, **role_form.cleaned_data, ip=client_ip(request)
-                    )
-            elif form.is_valid() and operation in {"suspend", "unsuspend"}:
-                action = (
-                    admission.suspend_member
-                    if operation == "suspend"
-                    else admission.unsuspend_member
-                )
-                action(request.user, member, form.cleaned_data["reason"], ip=client_ip(request))
+        operation = MEMBER_OPERATIONS.get(request.POST.get("operation"))
+        if operation is None:
+            return HttpResponse("Unknown operation.", status=400)
+        if form.is_valid():
+            try:
+                operation(request, member, form.cleaned_data["reason"])
+            except ActionError as error:
+                _apply_form_error(form, error)
             else:
-                return HttpResponse("Unknown operation.", status=400)
-        except ActionError as error:
-            _apply_form_error(form, error)
-        else:
-            return redirect("portal:member", pk=member.pk)
+                return redirect("portal:member", pk=member.pk)
     return render(
         request,
         "portal/member.html",

@@ -287,22 +287,35 @@ def dismiss_report(moderator, report, ip=None):
     )
 
 
-THREAD_FLAGS = {
-    "locked": ("thread.locked", "thread.unlocked"),
-    "pinned": ("thread.pinned", "thread.unpinned"),
-}
+@transaction.atomic
+def lock_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "locked", True, "thread.locked", reason, ip)
 
 
 @transaction.atomic
-def set_thread_flag(moderator, thread, flag, value, reason="", ip=None):
-    require(policy.can_moderate_thread(moderator, thread) and flag in THREAD_FLAGS)
+def unlock_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "locked", False, "thread.unlocked", reason, ip)
+
+
+@transaction.atomic
+def pin_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "pinned", True, "thread.pinned", reason, ip)
+
+
+@transaction.atomic
+def unpin_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "pinned", False, "thread.unpinned", reason, ip)
+
+
+def _set_flag(moderator, thread, flag, value, audit_action, reason, ip):
+    require(policy.can_moderate_thread(moderator, thread))
     thread = Thread.objects.select_for_update().get(pk=thread.pk)
-    if getattr(thread, flag) == bool(value):
+    if getattr(thread, flag) == value:
         return thread
-    setattr(thread, flag, bool(value))
+    setattr(thread, flag, value)
     thread.save(update_fields=[flag])
     audit.record(
-        THREAD_FLAGS[flag][0 if value else 1],
+        audit_action,
         actor=moderator,
         subject=thread.author,
         target=f"thread {thread.pk}",

@@ -33,7 +33,7 @@ def world(forum_settings):
 
     thread = forum.create_thread(member, members_category, "Open", "First.")
     locked = forum.create_thread(other, members_category, "Locked", "First.")
-    forum.set_thread_flag(moderator, locked, "locked", True)
+    forum.lock_thread(moderator, locked)
     merged = forum.create_thread(other, members_category, "Merged", "First.")
     forum.merge_threads(moderator, merged, thread)
     moderators_thread = forum.create_thread(moderator, moderators_category, "Rota", "First.")

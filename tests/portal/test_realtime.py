@@ -12,7 +12,7 @@ from channels.layers import channel_layers, get_channel_layer
 from config.layers import memory_layer, redis_layer
 from portal import events, presence
 from portal.actions.admission import suspend_member
-from portal.actions.forum import create_post, edit_post, hide_post, move_thread, set_thread_flag
+from portal.actions.forum import create_post, edit_post, hide_post, lock_thread, move_thread
 from portal.models import Category, Post, Thread
 from tests.portal.helpers import (
     communicator,
@@ -471,7 +471,7 @@ async def test_members_posting_into_a_locked_thread_are_disconnected(layer, foru
     alice, _, moderator, _, thread = await build(forum)
     member_socket = await sockets.join(alice, thread)
     moderator_socket = await sockets.join(moderator, thread)
-    await in_thread(set_thread_flag, moderator, thread, "locked", True)
+    await in_thread(lock_thread, moderator, thread)
     meta = (await receive_until(member_socket, "thread"))[-1]
     assert meta["thread"]["locked"] is True
     await member_socket.send_json_to({"type": "post", "source": "Let me in", "key": "m1"})

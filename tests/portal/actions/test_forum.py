@@ -36,7 +36,7 @@ def test_only_members_start_threads_and_post(role):
 def test_locked_threads_take_posts_from_moderators_only():
     moderator = person("moderator")
     thread = make_thread(person("member"))
-    forum.set_thread_flag(moderator, thread, "locked", True)
+    forum.lock_thread(moderator, thread)
     thread.refresh_from_db()
     with pytest.raises(PermissionDenied):
         forum.create_post(person("member"), thread, "Let me in")
@@ -351,28 +351,26 @@ def test_dismissing_reports():
 
 
 @pytest.mark.parametrize(
-    ("flag", "on", "off"),
+    ("flag", "set_on", "set_off", "on", "off"),
     [
-        ("locked", "thread.locked", "thread.unlocked"),
-        ("pinned", "thread.pinned", "thread.unpinned"),
+        ("locked", forum.lock_thread, forum.unlock_thread, "thread.locked", "thread.unlocked"),
+        ("pinned", forum.pin_thread, forum.unpin_thread, "thread.pinned", "thread.unpinned"),
     ],
 )
-def test_locking_and_pinning(flag, on, off, sent, committed):
+def test_locking_and_pinning(flag, set_on, set_off, on, off, sent, committed):
     moderator = person("moderator")
     thread = make_thread(person("member"))
     with pytest.raises(PermissionDenied):
-        forum.set_thread_flag(person("member"), thread, flag, True)
-    with pytest.raises(PermissionDenied):
-        forum.set_thread_flag(moderator, thread, "title", True)
+        set_on(person("member"), thread)
     with committed():
-        forum.set_thread_flag(moderator, thread, flag, True, "Because")
+        set_on(moderator, thread, "Because")
     thread.refresh_from_db()
     assert getattr(thread, flag) is True
     (meta,) = [m for g, m in sent if m["type"] == "thread.meta"]
     assert meta["thread"][flag] is True
-    forum.set_thread_flag(moderator, thread, flag, True)
+    set_on(moderator, thread)
     assert [e.reason for e in audit_of(on)] == ["Because"]
-    forum.set_thread_flag(moderator, thread, flag, False)
+    set_off(moderator, thread)
     thread.refresh_from_db()
     assert getattr(thread, flag) is False
     assert len(audit_of(off)) == 1
