@@ -192,7 +192,6 @@ def new_thread(request, slug):
                 form.cleaned_data["title"],
                 form.cleaned_data["source"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                ip=client_ip(request),
             )
         except ActionError as error:
             _apply_form_error(form, error)
@@ -255,7 +254,6 @@ def reply(request, pk):
                 form.cleaned_data["source"],
                 quoted=quoted,
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                ip=client_ip(request),
             )
         except ActionError as error:
             _apply_form_error(form, error)
@@ -307,7 +305,7 @@ def edit_post(request, pk):
 @require_POST
 def delete_post(request, pk):
     post = _visible_post(request, pk)
-    forum.delete_post(request.user, post, ip=client_ip(request))
+    forum.delete_post(request.user, post)
     messages.success(request, "Your post was deleted.")
     return redirect(queries.post_url(request.user, post))
 

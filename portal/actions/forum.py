@@ -84,7 +84,7 @@ def _existing_post(user, idempotency_key):
     return None
 
 
-def create_post(user, thread, source, *, quoted=None, idempotency_key="", ip=None):
+def create_post(user, thread, source, *, quoted=None, idempotency_key=""):
     """Reply in a thread. Sending the same idempotency key again returns the first post."""
     idempotency_key = (idempotency_key or "")[:64]
     existing = _existing_post(user, idempotency_key)
@@ -145,7 +145,7 @@ def _count_visible_post(thread, post):
 
 
 @transaction.atomic
-def create_thread(user, category, title, source, *, idempotency_key="", ip=None):
+def create_thread(user, category, title, source, *, idempotency_key=""):
     require(policy.can_start_thread(user, category))
     # A resent form (same key) gets the thread its first sending started, not a second, empty one.
     existing = _existing_post(user, (idempotency_key or "")[:64])
@@ -161,7 +161,7 @@ def create_thread(user, category, title, source, *, idempotency_key="", ip=None)
 
 
 @transaction.atomic
-def edit_post(user, post, source, ip=None):
+def edit_post(user, post, source):
     post = Post.objects.select_for_update().select_related("thread__category").get(pk=post.pk)
     require(policy.can_edit_post(user, post))
     source = _source(source)
@@ -202,7 +202,7 @@ def _locked_post(post):
 
 
 @transaction.atomic
-def delete_post(user, post, ip=None):
+def delete_post(user, post):
     post = _locked_post(post)
     require(policy.can_delete_post(user, post))
     _set_state(post, Post.State.DELETED)
