@@ -211,13 +211,18 @@ def thread(request, pk):
     thread = _visible_thread(request, pk)
     if thread.merged_into_id:
         return redirect("portal:thread", pk=thread.merged_into_id)
-    return _render_thread(request, thread, PostForm())
+    return _render_thread(request, thread, _open_page(request, thread), PostForm())
 
 
-def _render_thread(request, thread, form, status=200):
+def _open_page(request, thread):
+    """The page of posts the request asks for, noted as read by the member it is shown to."""
     page = queries.thread_page(request.user, thread, request.GET.get("page"))
     if page.object_list:
-        reading.mark_read(request.user, thread, page.object_list[-1].number)
+        reading.note_thread_read(request.user, thread, page.object_list[-1].number)
+    return page
+
+
+def _render_thread(request, thread, page, form, status=200):
     quoted_id = inputs.integer(request.GET.get("quote"), low=1)
     if quoted_id and not form.is_bound:
         quoted = queries.quotable_post(request.user, thread, quoted_id)
@@ -263,7 +268,7 @@ def reply(request, pk):
                     request, "Thanks: your post will appear once a moderator approves it."
                 )
             return redirect(queries.post_url(request.user, post))
-    return _render_thread(request, thread, form, status=400)
+    return _render_thread(request, thread, _open_page(request, thread), form, status=400)
 
 
 def _visible_post(request, pk):

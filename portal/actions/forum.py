@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from portal import audit, events, notify, policy, sanitize
 from portal.actions import ActionError, checked_text, require
-from portal.actions.reading import mark_read
+from portal.actions.reading import note_thread_read
 from portal.models import Follow, Post, PostRevision, Report, Thread, User
 
 MAX_TITLE = 200
@@ -130,7 +130,7 @@ def _create_post(user, thread, source, quoted, idempotency_key):
     else:
         events.moderation_queue_changed()
     Follow.objects.get_or_create(user=user, thread=thread)
-    mark_read(user, thread, number)
+    note_thread_read(user, thread, number)
     events.post_changed(post)
     _index(thread, soon=True)
     return post

@@ -23,8 +23,9 @@ def unfollow(user, *, thread=None, category=None):
     Follow.objects.filter(user=user, thread=thread, category=category).delete()
 
 
-def mark_read(user, thread, number):
-    """Remember the highest post number the member has seen in the thread."""
+def note_thread_read(user, thread, number):
+    """Note how far the member has read the thread: the highest post number they have been shown
+    (opening a page of it, or posting in it). It never moves back."""
     state, created = ReadState.objects.get_or_create(
         user=user, thread=thread, defaults={"last_read_number": number}
     )

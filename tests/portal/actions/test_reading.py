@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from portal.actions import forum, reading
 from portal.models import Category, Follow, Notification, ReadState
-from tests.portal.helpers import make_category, make_thread, person
+from tests.portal.helpers import make_category, make_thread, person, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +30,21 @@ def test_following_and_unfollowing():
 def test_read_state_only_moves_forward():
     member = person("member")
     thread = make_thread(person("member"))
-    reading.mark_read(member, thread, 3)
-    reading.mark_read(member, thread, 2)
+    reading.note_thread_read(member, thread, 3)
+    reading.note_thread_read(member, thread, 2)
     assert ReadState.objects.get(user=member, thread=thread).last_read_number == 3
-    reading.mark_read(member, thread, 7)
+    reading.note_thread_read(member, thread, 7)
     assert ReadState.objects.get(user=member, thread=thread).last_read_number == 7
+
+
+def test_opening_a_thread_notes_the_posts_shown_as_read():
+    member = person("member")
+    author = person("member")
+    thread = make_thread(author)
+    forum.create_post(author, thread, "A reply.")
+    assert not ReadState.objects.filter(user=member).exists()
+    assert signed_in_client(member).get(f"/portal/t/{thread.pk}/").status_code == 200
+    assert ReadState.objects.get(user=member, thread=thread).last_read_number == 2
 
 
 def test_marking_notifications_read():
