@@ -84,12 +84,8 @@ def _login_failed(credentials, request=None, **kwargs):
 
 @receiver(user_logged_out)
 def _logged_out(request, user, **kwargs):
-    from portal import events
-
     if user is not None:
         record("logout", actor=user, subject=user, ip=client_ip(request))
-    if request is not None and request.session.session_key:
-        events.session_ended(request.session.session_key)
 
 
 def _account_event(action):

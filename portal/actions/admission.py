@@ -1,7 +1,9 @@
 """Who is in: applications and their decisions, suspensions, roles, and ending sessions."""
 
 from allauth.usersessions.models import UserSession
+from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from portal import audit, events, notify, policy
@@ -134,3 +136,10 @@ def end_sessions(user):
         events.session_ended(session.session_key)
         session.end()
     events.send(events.user_group(user.pk), {"type": "access.revoked"})
+
+
+@receiver(user_logged_out, dispatch_uid="portal-end-session-sockets")
+def end_session_sockets(request, **kwargs):
+    """Signing out in one browser closes the sockets that browser opened, and no others."""
+    if request is not None and request.session.session_key:
+        events.session_ended(request.session.session_key)
