@@ -131,12 +131,13 @@ def _set_membership(user, account):
 
 def load_discussions():
     """Categories tied to the demo themes and a few threads; returns what it created."""
-    from library.models import ThemePage
-
+    # The library's theme pages, reached through the field that names them by string: the portal
+    # does not import the library.
+    theme_pages = Category._meta.get_field("theme").related_model.objects
     created = []
     with transaction.atomic():
         for order, (name, slug, theme_slug, description) in enumerate(DEMO_CATEGORIES):
-            theme = ThemePage.objects.filter(slug=theme_slug).first() if theme_slug else None
+            theme = theme_pages.filter(slug=theme_slug).first() if theme_slug else None
             _, new = Category.objects.update_or_create(
                 slug=slug,
                 defaults={
