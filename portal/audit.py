@@ -20,6 +20,8 @@ from allauth.mfa.signals import authenticator_added, authenticator_removed, auth
 from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from portal.models import AuditEvent
+
 logger = logging.getLogger("portal.audit")
 
 
@@ -43,8 +45,6 @@ def client_ip(request):
 
 
 def record(action, *, actor=None, subject=None, target="", reason="", ip=None, details=None):
-    from portal.models import AuditEvent
-
     event = AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
