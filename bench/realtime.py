@@ -792,7 +792,8 @@ def build_data(args):
     and their session cookies."""
     from django.db.models import Max
 
-    from portal import actions, sanitize
+    from portal import sanitize
+    from portal.actions import forum
     from portal.models import Category, Post, PostRevision, Thread, User
 
     rng = random.Random(1)
@@ -805,7 +806,7 @@ def build_data(args):
         notify_replies=False, notify_mentions=False, email_frequency="off"
     )
     category = Category.objects.create(name="Technology", slug="technology")
-    thread = actions.create_thread(
+    thread = forum.create_thread(
         moderator, category, "Benchmark: what are you seeing this month?", post_source(1, rng)
     )
     authors = members + [moderator]

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from portal import policy
+
 # Part of every key derived from SECRET_KEY: changing it makes stored secrets unreadable.
 DERIVED_KEY_INFO = b"protectors-portal mfa secrets v1"
 
@@ -52,8 +54,6 @@ class AccountAdapter(DefaultAccountAdapter):
     are not members and suspended members on the home page."""
 
     def get_login_redirect_url(self, request):
-        from portal import policy
-
         user = request.user
         if policy.is_member(user):
             return reverse("portal:home")

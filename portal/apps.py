@@ -6,4 +6,6 @@ class PortalConfig(AppConfig):
     verbose_name = "Protectors' Portal"
 
     def ready(self):
-        from portal import audit  # noqa: F401 - connects the audit log's signal receivers
+        # Importing these connects their signal receivers: the audit log's, and signing out's.
+        from portal import audit  # noqa: F401
+        from portal.actions import admission  # noqa: F401

@@ -20,6 +20,8 @@ from allauth.mfa.signals import authenticator_added, authenticator_removed, auth
 from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from portal.models import AuditEvent
+
 logger = logging.getLogger("portal.audit")
 
 
@@ -43,8 +45,6 @@ def client_ip(request):
 
 
 def record(action, *, actor=None, subject=None, target="", reason="", ip=None, details=None):
-    from portal.models import AuditEvent
-
     event = AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -84,12 +84,8 @@ def _login_failed(credentials, request=None, **kwargs):
 
 @receiver(user_logged_out)
 def _logged_out(request, user, **kwargs):
-    from portal import events
-
     if user is not None:
         record("logout", actor=user, subject=user, ip=client_ip(request))
-    if request is not None and request.session.session_key:
-        events.session_ended(request.session.session_key)
 
 
 def _account_event(action):

@@ -23,10 +23,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
-from portal import actions, events, fanout, policy, presence, queries
+from portal import events, fanout, policy, presence, queries
+from portal.actions import ActionError, forum
 from portal.frames import Refused, read_message
 from portal.live_protocol import GAP_WAIT_SECONDS, ThreadStream
-from portal.models import Category, Thread
+from portal.models import Thread
 
 RATE_WINDOW_SECONDS = 10
 RATE_LIMIT = 30  # messages per window from one socket; typing and heartbeats included
@@ -189,11 +190,8 @@ class PortalConsumer(MemberConsumer):
         await self.send_json({"type": "pong"})
 
     def visible_category_ids(self, category_ids):
-        return [
-            category.pk
-            for category in Category.objects.filter(pk__in=category_ids)
-            if policy.can_view_category(self.user, category)
-        ]
+        visible = policy.visible_categories(self.user).filter(pk__in=category_ids)
+        return list(visible.values_list("pk", flat=True))
 
     async def list_changed(self, event):
         await self.send_json({"type": "list.changed"})
@@ -343,14 +341,14 @@ class ThreadConsumer(MemberConsumer):
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        except actions.ActionError as error:
+        except ActionError as error:
             self.write_json({"type": "error", "code": "post", "key": key, "message": error.message})
             return
         self.write_json({"type": "posted", "key": key, "number": number})
 
     def create_post(self, fields):
         quoted = queries.quotable_post(self.user, self.thread, fields["quoted"])
-        post = actions.create_post(
+        post = forum.create_post(
             self.user, self.thread, fields["source"], quoted=quoted, idempotency_key=fields["key"]
         )
         return post.number

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from portal import actions
+from portal.actions import forum
 from portal.models import Category, Membership, Thread
 
 # Wagtail's migrations create the "Editors" and "Moderators" groups, which carry the library's
@@ -131,12 +131,13 @@ def _set_membership(user, account):
 
 def load_discussions():
     """Categories tied to the demo themes and a few threads; returns what it created."""
-    from library.models import ThemePage
-
+    # The library's theme pages, reached through the field that names them by string: the portal
+    # does not import the library.
+    theme_pages = Category._meta.get_field("theme").related_model.objects
     created = []
     with transaction.atomic():
         for order, (name, slug, theme_slug, description) in enumerate(DEMO_CATEGORIES):
-            theme = ThemePage.objects.filter(slug=theme_slug).first() if theme_slug else None
+            theme = theme_pages.filter(slug=theme_slug).first() if theme_slug else None
             _, new = Category.objects.update_or_create(
                 slug=slug,
                 defaults={
@@ -156,8 +157,8 @@ def load_discussions():
         if Thread.objects.filter(title=title).exists():
             continue
         category = Category.objects.get(slug=category_slug)
-        thread = actions.create_thread(users[author], category, title, source)
+        thread = forum.create_thread(users[author], category, title, source)
         for reply_author, text in replies:
-            actions.create_post(users[reply_author], thread, text)
+            forum.create_post(users[reply_author], thread, text)
         created.append(f"thread {title!r}")
     return created

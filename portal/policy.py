@@ -4,12 +4,20 @@ Views, feeds, the API, search, document downloads and WebSocket consumers ask th
 rather than testing groups, flags or membership fields themselves. The roles, from the outside in:
 anonymous, applicant (signed in, not approved), member, moderator, editor (works in the Wagtail
 admin), staff, and suspended (a member whose access is withdrawn).
+
+A rule that decides what someone sees has two forms side by side: yes or no for one object
+(`can_view_thread(user, thread)`) and a queryset for lists (`visible_threads(user)`), built from
+the same parts, so pages that list and pages that show one thing never disagree
+(tests/portal/test_policy.py checks every pair role by role).
 """
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from wagtail.documents import get_document_model
 from wagtail.models import Page, ReferenceIndex
 from wagtail.permissions import policy_registry
+
+from portal.models import Category, Membership, Post, Thread, User
 
 # --- Library documents ---------------------------------------------------------------------------
 
@@ -43,8 +51,6 @@ def membership_of(user):
     """The user's membership row, or None (anonymous users and those who never applied)."""
     if not user.is_authenticated:
         return None
-    from portal.models import Membership
-
     try:
         return user.membership
     except Membership.DoesNotExist:
@@ -70,28 +76,20 @@ def is_member(user):
     return bool(membership and membership.status == membership.Status.APPROVED)
 
 
+def members():
+    """Everyone is_member says yes to: the users a mention reaches and autocomplete offers."""
+    return User.objects.filter(
+        Q(is_staff=True) | Q(is_superuser=True) | Q(membership__status=Membership.Status.APPROVED),
+        Q(membership__isnull=True) | Q(membership__suspended_at__isnull=True),
+        is_active=True,
+    )
+
+
 def is_moderator(user):
     if is_staff(user) and not is_suspended(user):
         return True
     membership = membership_of(user)
     return is_member(user) and membership.role == membership.Role.MODERATOR
-
-
-def role_of(user):
-    """The one role that best describes the user, for the authorisation matrix and the admin."""
-    if not user.is_authenticated:
-        return "anonymous"
-    if is_suspended(user):
-        return "suspended"
-    if is_staff(user):
-        return "staff"
-    if is_moderator(user):
-        return "moderator"
-    if is_member(user):
-        return "member"
-    if user.groups.filter(name="Editors").exists():
-        return "editor"
-    return "applicant"
 
 
 def can_apply(user):
@@ -125,34 +123,45 @@ def can_view_audit_log(user):
 
 
 def search_visibilities(user):
-    """Which index entries a user's searches may return: members also see forum content, and
-    moderators that of moderators-only categories too."""
-    if not is_member(user):
-        return ["public"]
-    return ["public", "members", "moderators"] if is_moderator(user) else ["public", "members"]
+    """Which index entries a user's searches may return: public ones, and the forum's for the
+    category audiences the user belongs to (thread_visibility)."""
+    return ["public", *category_audiences(user)]
 
 
 # --- Forum ---------------------------------------------------------------------------------------
 
 
-def visible_categories(user):
-    from portal.models import Category
-
+def category_audiences(user):
+    """The category audiences whose categories, threads and posts the user sees: members see the
+    members' categories, moderators those of moderators too."""
     if not is_member(user):
-        return Category.objects.none()
+        return []
     if is_moderator(user):
-        return Category.objects.all()
-    return Category.objects.filter(audience=Category.Audience.MEMBERS)
+        return [Category.Audience.MEMBERS, Category.Audience.MODERATORS]
+    return [Category.Audience.MEMBERS]
+
+
+def visible_categories(user):
+    return Category.objects.filter(audience__in=category_audiences(user))
 
 
 def can_view_category(user, category):
-    if not is_member(user):
-        return False
-    return category.audience == category.Audience.MEMBERS or is_moderator(user)
+    return category.audience in category_audiences(user)
+
+
+def visible_threads(user):
+    """Threads merged into another stay visible: their address leads to the thread they joined."""
+    return Thread.objects.filter(category__audience__in=category_audiences(user))
 
 
 def can_view_thread(user, thread):
     return can_view_category(user, thread.category)
+
+
+def thread_visibility(thread):
+    """The visibility of a thread's search entry: its category's audience, so a search finds the
+    thread for exactly those who can view it (search_visibilities)."""
+    return thread.category.audience
 
 
 def can_post_in(user, thread):
@@ -181,6 +190,14 @@ def can_view_post(user, post):
     return can_view_thread(user, post.thread) and in_post_audience(
         post_audience(post), user.pk, is_moderator(user)
     )
+
+
+def visible_posts(user):
+    """The queryset form of can_view_post."""
+    posts = Post.objects.filter(thread__category__audience__in=category_audiences(user))
+    if is_moderator(user):
+        return posts
+    return posts.filter(~Q(state=Post.State.PENDING) | Q(author_id=user.pk))
 
 
 def can_read_post_content(user, post):

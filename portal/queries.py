@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from portal import policy
-from portal.models import Follow, Membership, Notification, Post, ReadState, Report, Thread, User
+from portal.models import Follow, Membership, Notification, Post, ReadState, Report, User
 
 POSTS_PER_PAGE = 20
 
@@ -21,9 +21,7 @@ def categories_with_counts(user):
 def thread_list(user, category=None):
     """Threads the user may see, pinned first, then by last activity, each with the number of the
     last post the user read, so templates can mark unread threads."""
-    threads = Thread.objects.filter(
-        category__in=policy.visible_categories(user), merged_into__isnull=True
-    )
+    threads = policy.visible_threads(user).filter(merged_into__isnull=True)
     if category is not None:
         threads = threads.filter(category=category)
     last_read = ReadState.objects.filter(user=user, thread=OuterRef("pk")).values(
@@ -37,14 +35,10 @@ def thread_list(user, category=None):
 
 
 def latest_threads_for_theme(user, theme, limit=5):
-    """The theme page's portal panel: only members ever get thread titles."""
-    if not policy.is_member(user):
-        return []
+    """The theme page's portal panel: only those who may view a thread ever get its title."""
     return list(
-        Thread.objects.filter(
-            category__in=policy.visible_categories(user).filter(theme=theme),
-            merged_into__isnull=True,
-        )
+        policy.visible_threads(user)
+        .filter(category__theme=theme, merged_into__isnull=True)
         .select_related("category")
         .order_by("-last_activity")[:limit]
     )
@@ -55,9 +49,7 @@ def is_following(user, *, thread=None, category=None):
 
 
 def visible_posts(user, thread):
-    posts = Post.objects.filter(thread=thread)
-    if not policy.is_moderator(user):
-        posts = posts.filter(~Q(state=Post.State.PENDING) | Q(author=user))
+    posts = policy.visible_posts(user).filter(thread=thread)
     return posts.select_related("author", "thread").annotate(revision_count=Count("revisions"))
 
 
@@ -123,12 +115,11 @@ def mention_candidates(prefix, limit=8):
     prefix = prefix.strip().lstrip("@")
     if len(prefix) < 1:
         return []
-    members = User.objects.filter(
-        Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix),
-        is_active=True,
-        membership__status=Membership.Status.APPROVED,
-        membership__suspended_at__isnull=True,
-    ).order_by("username")[:limit]
+    members = (
+        policy.members()
+        .filter(Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix))
+        .order_by("username")[:limit]
+    )
     return [{"handle": m.username, "name": m.public_name} for m in members]
 
 
@@ -141,17 +132,17 @@ def unread_notification_count(user):
 
 
 def moderation_queue(user):
-    categories = policy.visible_categories(user)
+    threads = policy.visible_threads(user)
     return {
         "applications": Membership.objects.filter(status=Membership.Status.PENDING)
         .select_related("user")
         .order_by("applied_at"),
         "reports": Report.objects.filter(
-            resolved_at__isnull=True, post__thread__category__in=categories
+            resolved_at__isnull=True, post__thread__in=threads
         ).select_related("post__thread", "post__author", "reporter"),
-        "held_posts": Post.objects.filter(
-            state=Post.State.PENDING, thread__category__in=categories
-        ).select_related("thread", "author"),
+        "held_posts": policy.visible_posts(user)
+        .filter(state=Post.State.PENDING)
+        .select_related("thread", "author"),
     }
 
 

@@ -16,8 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import inputs
-from portal import actions, policy, queries
-from portal.actions import ActionError
+from portal import policy, queries
+from portal.actions import ActionError, account, admission, forum, reading
 from portal.audit import client_ip
 from portal.export import member_data
 from portal.forms import (
@@ -84,6 +84,16 @@ def _back(request, fallback):
     return redirect(fallback)
 
 
+def _with_reason(action):
+    """A moderation operation that needs nothing from its form but the reason: the action,
+    done by the moderator making the request."""
+
+    def operation(request, subject, reason):
+        return action(request.user, subject, reason, ip=client_ip(request))
+
+    return operation
+
+
 # --- Admission -----------------------------------------------------------------------------------
 
 
@@ -106,7 +116,7 @@ def apply(request):
     form = ApplicationForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = actions.submit_application(
+            membership = admission.submit_application(
                 request.user, **form.cleaned_data, ip=client_ip(request)
             )
         except ActionError as error:
@@ -176,13 +186,12 @@ def new_thread(request, slug):
     form = ThreadForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            thread = actions.create_thread(
+            thread = forum.create_thread(
                 request.user,
                 category,
                 form.cleaned_data["title"],
                 form.cleaned_data["source"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                ip=client_ip(request),
             )
         except ActionError as error:
             _apply_form_error(form, error)
@@ -202,13 +211,18 @@ def thread(request, pk):
     thread = _visible_thread(request, pk)
     if thread.merged_into_id:
         return redirect("portal:thread", pk=thread.merged_into_id)
-    return _render_thread(request, thread, PostForm())
+    return _render_thread(request, thread, _open_page(request, thread), PostForm())
 
 
-def _render_thread(request, thread, form, status=200):
+def _open_page(request, thread):
+    """The page of posts the request asks for, noted as read by the member it is shown to."""
     page = queries.thread_page(request.user, thread, request.GET.get("page"))
     if page.object_list:
-        actions.mark_read(request.user, thread, page.object_list[-1].number)
+        reading.note_thread_read(request.user, thread, page.object_list[-1].number)
+    return page
+
+
+def _render_thread(request, thread, page, form, status=200):
     quoted_id = inputs.integer(request.GET.get("quote"), low=1)
     if quoted_id and not form.is_bound:
         quoted = queries.quotable_post(request.user, thread, quoted_id)
@@ -239,13 +253,12 @@ def reply(request, pk):
     if form.is_valid():
         quoted = queries.quotable_post(request.user, thread, form.cleaned_data["quoted"])
         try:
-            post = actions.create_post(
+            post = forum.create_post(
                 request.user,
                 thread,
                 form.cleaned_data["source"],
                 quoted=quoted,
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                ip=client_ip(request),
             )
         except ActionError as error:
             _apply_form_error(form, error)
@@ -255,7 +268,7 @@ def reply(request, pk):
                     request, "Thanks: your post will appear once a moderator approves it."
                 )
             return redirect(queries.post_url(request.user, post))
-    return _render_thread(request, thread, form, status=400)
+    return _render_thread(request, thread, _open_page(request, thread), form, status=400)
 
 
 def _visible_post(request, pk):
@@ -280,7 +293,7 @@ def edit_post(request, pk):
     form = EditForm(_posted(request), initial={"source": post.source})
     if request.method == "POST" and form.is_valid():
         try:
-            post = actions.edit_post(request.user, post, form.cleaned_data["source"])
+            post = forum.edit_post(request.user, post, form.cleaned_data["source"])
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -297,7 +310,7 @@ def edit_post(request, pk):
 @require_POST
 def delete_post(request, pk):
     post = _visible_post(request, pk)
-    actions.delete_post(request.user, post, ip=client_ip(request))
+    forum.delete_post(request.user, post)
     messages.success(request, "Your post was deleted.")
     return redirect(queries.post_url(request.user, post))
 
@@ -311,7 +324,7 @@ def report_post(request, pk):
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            actions.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
+            forum.report_post(request.user, post, form.cleaned_data["reason"], client_ip(request))
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -325,20 +338,24 @@ def report_post(request, pk):
     )
 
 
+# What the moderation buttons on a post ask for, by the name each button sends.
+POST_OPERATIONS = {
+    "hide": _with_reason(forum.hide_post),
+    "restore": _with_reason(forum.restore_post),
+}
+
+
 @members_only
 @require_POST
 def moderate_post(request, pk):
     post = _visible_post(request, pk)
     if not policy.can_moderate_thread(request.user, post.thread):
         raise PermissionDenied
-    reason = request.POST.get("reason", "")
-    operation = {"hide": actions.hide_post, "restore": actions.restore_post}.get(
-        request.POST.get("operation")
-    )
+    operation = POST_OPERATIONS.get(request.POST.get("operation"))
     if operation is None:
         return HttpResponse("Unknown operation.", status=400)
     try:
-        operation(request.user, post, reason, ip=client_ip(request))
+        operation(request, post, request.POST.get("reason", ""))
     except ActionError as error:
         messages.error(request, error.message)
     return _back(request, queries.post_url(request.user, post))
@@ -353,35 +370,45 @@ def post_history(request, pk):
     return render(request, "portal/post_history.html", {"post": post})
 
 
+def _move_thread(request, thread, reason):
+    form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
+    if not form.is_valid():
+        raise ActionError("Choose a category to move the thread to.")
+    category = form.cleaned_data["category"]
+    return forum.move_thread(request.user, thread, category, reason, ip=client_ip(request))
+
+
+def _merge_thread(request, thread, reason):
+    form = MergeForm(request.POST)
+    target = form.is_valid() and Thread.objects.filter(pk=form.cleaned_data["target"]).first()
+    if not target or not policy.can_view_thread(request.user, target):
+        raise ActionError("There is no thread with that number.")
+    return forum.merge_threads(request.user, thread, target, reason, ip=client_ip(request))
+
+
+# What the moderation forms of a thread ask for, by the name each form sends; each operation
+# returns the thread to show afterwards.
+THREAD_OPERATIONS = {
+    "lock": _with_reason(forum.lock_thread),
+    "unlock": _with_reason(forum.unlock_thread),
+    "pin": _with_reason(forum.pin_thread),
+    "unpin": _with_reason(forum.unpin_thread),
+    "move": _move_thread,
+    "merge": _merge_thread,
+}
+
+
 @members_only
 @require_POST
 def moderate_thread(request, pk):
     thread = _visible_thread(request, pk)
     if not policy.can_moderate_thread(request.user, thread):
         raise PermissionDenied
-    operation = request.POST.get("operation")
-    reason = request.POST.get("reason", "")
-    ip = client_ip(request)
+    operation = THREAD_OPERATIONS.get(request.POST.get("operation"))
+    if operation is None:
+        return HttpResponse("Unknown operation.", status=400)
     try:
-        if operation in {"lock", "unlock", "pin", "unpin"}:
-            flag = "locked" if operation.endswith("lock") else "pinned"
-            value = not operation.startswith("un")
-            actions.set_thread_flag(request.user, thread, flag, value, reason, ip=ip)
-        elif operation == "move":
-            form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
-            if not form.is_valid():
-                raise ActionError("Choose a category to move the thread to.")
-            actions.move_thread(request.user, thread, form.cleaned_data["category"], reason, ip=ip)
-        elif operation == "merge":
-            form = MergeForm(request.POST)
-            target = (
-                form.is_valid() and Thread.objects.filter(pk=form.cleaned_data["target"]).first()
-            )
-            if not target or not policy.can_view_thread(request.user, target):
-                raise ActionError("There is no thread with that number.")
-            thread = actions.merge_threads(request.user, thread, target, reason, ip=ip)
-        else:
-            return HttpResponse("Unknown operation.", status=400)
+        thread = operation(request, thread, request.POST.get("reason", ""))
     except ActionError as error:
         messages.error(request, error.message)
     return redirect("portal:thread", pk=thread.pk)
@@ -401,9 +428,9 @@ def toggle_follow(request, kind, pk):
     else:
         raise Http404
     if request.POST.get("follow") == "1":
-        actions.follow(request.user, **arguments)
+        reading.follow(request.user, **arguments)
     else:
-        actions.unfollow(request.user, **arguments)
+        reading.unfollow(request.user, **arguments)
     return _back(request, "portal:home")
 
 
@@ -411,7 +438,7 @@ def toggle_follow(request, kind, pk):
 @require_POST
 def preview(request):
     source = request.POST.get("source", "")[: 2 * 20_000]
-    html, _ = actions.render_post(source)
+    html, _ = forum.render_post(source)
     return HttpResponse(html or "<p>Nothing to preview yet.</p>")
 
 
@@ -427,7 +454,7 @@ def notifications(request):
     if request.method == "POST":
         # No id marks all read; ids that are no whole number mark nothing.
         ids = request.POST.getlist("id")
-        actions.mark_notifications_read(request.user, inputs.integers(ids, low=1) if ids else None)
+        reading.mark_notifications_read(request.user, inputs.integers(ids, low=1) if ids else None)
         return _back(request, "portal:notifications")
     page = Paginator(queries.notifications_for(request.user), 30).get_page(request.GET.get("page"))
     return render(request, "portal/notifications.html", {"notifications": page})
@@ -448,7 +475,7 @@ def profile(request):
             if "profile-display_name" in request.POST:
                 profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
                 if profile_form.is_valid():
-                    actions.update_profile(request.user, **profile_form.cleaned_data)
+                    account.update_profile(request.user, **profile_form.cleaned_data)
                     messages.success(request, "Your profile is saved.")
                     return redirect("portal:profile")
             else:
@@ -456,7 +483,7 @@ def profile(request):
                     request.POST, instance=request.user, prefix="prefs"
                 )
                 if preferences_form.is_valid():
-                    actions.update_notification_preferences(
+                    account.update_notification_preferences(
                         request.user, **preferences_form.cleaned_data
                     )
                     messages.success(request, "Your notification choices are saved.")
@@ -491,7 +518,7 @@ def delete_account(request):
         else:
             user = request.user
             logout(request)
-            actions.delete_account(user, ip=client_ip(request))
+            account.delete_account(user, ip=client_ip(request))
             messages.success(request, "Your account is deleted. Thank you for your work.")
             return redirect("/")
     return render(request, "portal/delete_account.html", {})
@@ -505,7 +532,7 @@ def unsubscribe(request, token):
     if user is None:
         return render(request, "portal/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        actions.unsubscribe_from_email(user)
+        account.unsubscribe_from_email(user)
         return render(request, "portal/unsubscribe.html", {"done": True})
     return render(request, "portal/unsubscribe.html", {"token": token})
 
@@ -519,18 +546,23 @@ def moderation(request):
     return render(request, "portal/moderation.html", queries.moderation_queue(request.user))
 
 
+DECISIONS = {
+    "approve": _with_reason(admission.approve_application),
+    "decline": _with_reason(admission.decline_application),
+}
+
+
 @moderators_only
 @require_http_methods(["GET", "POST"])
 def application(request, pk):
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        decide = {"approve": actions.approve_application, "decline": actions.decline_application}
-        operation = decide.get(request.POST.get("decision"))
-        if operation is None:
+        decide = DECISIONS.get(request.POST.get("decision"))
+        if decide is None:
             return HttpResponse("Unknown decision.", status=400)
         try:
-            operation(request.user, membership, form.cleaned_data["reason"], ip=client_ip(request))
+            decide(request, membership, form.cleaned_data["reason"])
         except ActionError as error:
             _apply_form_error(form, error)
         else:
@@ -548,7 +580,7 @@ def application(request, pk):
 @require_POST
 def dismiss_report(request, pk):
     report = get_object_or_404(Report.objects.select_related("post__thread__category"), pk=pk)
-    actions.dismiss_report(request.user, report, ip=client_ip(request))
+    forum.dismiss_report(request.user, report, ip=client_ip(request))
     return redirect("portal:moderation")
 
 
@@ -558,6 +590,21 @@ def members(request):
     query = request.GET.get("q", "").strip()
     page = Paginator(queries.member_directory(query), 50).get_page(request.GET.get("page"))
     return render(request, "portal/members.html", {"members": page, "query": query})
+
+
+def _set_role(request, member, reason):
+    # The action checks the role named, as it does for every other door.
+    role = request.POST.get("role", "")
+    admission.set_role(request.user, member, role, reason, ip=client_ip(request))
+
+
+# What the forms on a member's page ask for, by the name each form sends. The role form sends
+# its reason under the same name as the suspension form.
+MEMBER_OPERATIONS = {
+    "suspend": _with_reason(admission.suspend_member),
+    "unsuspend": _with_reason(admission.unsuspend_member),
+    "role": _set_role,
+}
 
 
 @moderators_only
@@ -570,25 +617,16 @@ def member(request, pk):
     form = ReasonForm(_posted(request))
     role_form = RoleForm(initial={"role": membership.role})
     if request.method == "POST":
-        operation = request.POST.get("operation")
-        try:
-            if operation == "role":
-                role_form = RoleForm(request.POST)
-                if role_form.is_valid():
-                    actions.set_role(
-                        request.user, member, **role_form.cleaned_data, ip=client_ip(request)
-                    )
-            elif form.is_valid() and operation in {"suspend", "unsuspend"}:
-                action = (
-                    actions.suspend_member if operation == "suspend" else actions.unsuspend_member
-                )
-                action(request.user, member, form.cleaned_data["reason"], ip=client_ip(request))
+        operation = MEMBER_OPERATIONS.get(request.POST.get("operation"))
+        if operation is None:
+            return HttpResponse("Unknown operation.", status=400)
+        if form.is_valid():
+            try:
+                operation(request, member, form.cleaned_data["reason"])
+            except ActionError as error:
+                _apply_form_error(form, error)
             else:
-                return HttpResponse("Unknown operation.", status=400)
-        except ActionError as error:
-            _apply_form_error(form, error)
-        else:
-            return redirect("portal:member", pk=member.pk)
+                return redirect("portal:member", pk=member.pk)
     return render(
         request,
         "portal/member.html",

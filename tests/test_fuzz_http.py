@@ -102,7 +102,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 def build_world():
     from library.models import LibraryItemPage, Publisher, ResourceType, ThemeIndexPage, ThemePage
-    from portal import actions
+    from portal.actions import forum
     from portal.models import Category, Notification
 
     load_indexed_library()
@@ -110,8 +110,8 @@ def build_world():
     other = make_person("member", "fuzzother")
     staff = make_person("staff", "fuzzstaff")
     category = Category.objects.create(name="Fuzzing", slug="fuzzing")
-    thread = actions.create_thread(member, category, "A thread", "The first post.")
-    reply = actions.create_post(other, thread, "A reply that notifies the author.")
+    thread = forum.create_thread(member, category, "A thread", "The first post.")
+    reply = forum.create_post(other, thread, "A reply that notifies the author.")
     assert Notification.objects.filter(user=member).exists()
     item = LibraryItemPage.objects.listing().first()
     return {

@@ -77,13 +77,23 @@ def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
     from portal import policy
 
     assert get_user_model().objects.count() == 5
-    roles = {user.username: policy.role_of(user) for user in get_user_model().objects.all()}
-    assert roles == {
-        "staff": "staff",
-        "editor": "editor",
-        "moderator": "moderator",
-        "member": "member",
-        "applicant": "applicant",
+    # What the portal asks of each: is_staff, is_moderator, is_member, can_apply. The editor is
+    # an applicant to the portal; the Wagtail permission below sets them apart.
+    answers = {
+        user.username: (
+            policy.is_staff(user),
+            policy.is_moderator(user),
+            policy.is_member(user),
+            policy.can_apply(user),
+        )
+        for user in get_user_model().objects.all()
+    }
+    assert answers == {
+        "staff": (True, True, True, False),
+        "editor": (False, False, False, True),
+        "moderator": (False, True, True, False),
+        "member": (False, False, True, False),
+        "applicant": (False, False, False, True),
     }
     editor = get_user_model().objects.get(email="editor@example.org")
     assert editor.has_perm("wagtailadmin.access_admin")

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from config.asgi import application  # imported early: it sets up Django (and logging) again
-from portal import actions
+from portal.actions import forum
 from portal.models import Category
 from tests.people import make_person
 
@@ -33,7 +33,7 @@ def make_category(audience=Category.Audience.MEMBERS, name=None):
 
 def make_thread(author, category=None, title="A thread", source="The first post."):
     category = category or make_category()
-    return actions.create_thread(author, category, title, source)
+    return forum.create_thread(author, category, title, source)
 
 
 def signed_in_client(user):

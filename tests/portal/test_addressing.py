@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from portal import actions, events, policy
+from portal import events, policy
+from portal.actions.forum import create_post
 from portal.live_protocol import ThreadStream
 from tests.portal.helpers import make_thread, person
 
@@ -43,7 +44,7 @@ def test_a_held_post_reaches_its_author_and_moderators_and_is_a_skip_for_others(
     settings.PORTAL_HOLD_FIRST_POSTS = 1
     author, other, moderator = person("member"), person("member"), person("moderator")
     thread = make_thread(moderator)
-    change = published(actions.create_post, author, thread, "Held back")
+    change = published(create_post, author, thread, "Held back")
     assert change["audience"] == [author.pk]
     assert received(change, other, thread) == {"type": "skip", "change": 2, "previous": 1}
     for reader in (author, moderator):
@@ -57,7 +58,7 @@ def test_who_receives_a_post_live_is_who_may_view_it(held, published, settings):
     settings.PORTAL_HOLD_FIRST_POSTS = int(held)
     author, other, moderator = person("member"), person("member"), person("moderator")
     thread = make_thread(moderator)
-    change = published(actions.create_post, author, thread, "A reply")
+    change = published(create_post, author, thread, "A reply")
     post = thread.posts.get(number=2)
     for reader in (author, other, moderator):
         shown = received(change, reader, thread)["type"] == "post"

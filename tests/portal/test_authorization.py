@@ -148,7 +148,8 @@ class World:
 def build_world(library):
     """One person per role, forum categories and threads (and the demo library when asked);
     returns the people and the values of the matrix's placeholders."""
-    from portal import actions, notify
+    from portal import notify
+    from portal.actions import forum
     from portal.demo import load_discussions
     from portal.models import Category
 
@@ -167,13 +168,13 @@ def build_world(library):
     )
     moderators_category = Category.objects.filter(audience=Category.Audience.MODERATORS).first()
     member = people["member"]
-    thread = actions.create_thread(
+    thread = forum.create_thread(
         member, category, THREAD_TITLE, "Has anyone run a classifier pilot on a small platform?"
     )
     post = thread.posts.get(number=1)
-    other_post = actions.create_post(author, thread, "We did, with mixed results.")
-    report = actions.report_post(author, post, "Please check the link in this post.")
-    moderators_thread = actions.create_thread(
+    other_post = forum.create_post(author, thread, "We did, with mixed results.")
+    report = forum.report_post(author, post, "Please check the link in this post.")
+    moderators_thread = forum.create_thread(
         second_moderator,
         moderators_category,
         MODERATORS_THREAD_TITLE,

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from portal import actions
+from portal.actions import forum, reading
 from portal.models import Category, Notification, User
 from portal.notify import send_daily_digests, unsubscribe_token
 from tests.people import make_person
@@ -19,12 +19,12 @@ def thread(django_capture_on_commit_callbacks):
     author = make_person("member", "author")
     category = Category.objects.create(name="Prevention", slug="prevention")
     with django_capture_on_commit_callbacks(execute=True):
-        return actions.create_thread(author, category, "Helpline scripts", "What works for you?")
+        return forum.create_thread(author, category, "Helpline scripts", "What works for you?")
 
 
 def reply(django_capture_on_commit_callbacks, user, thread, text):
     with django_capture_on_commit_callbacks(execute=True):
-        return actions.create_post(user, thread, text)
+        return forum.create_post(user, thread, text)
 
 
 def test_mentions_are_e_mailed_at_once_with_a_one_click_unsubscribe(
@@ -63,7 +63,7 @@ def test_digest_readers_get_one_e_mail_a_day(
     reader = make_person("member", "reader")
     reader.email_frequency = User.EmailFrequency.DAILY
     reader.save()
-    actions.follow(reader, thread=thread)
+    reading.follow(reader, thread=thread)
     for text in ("First answer", "Second answer"):
         reply(django_capture_on_commit_callbacks, thread.author, thread, text)
     assert mailoutbox == []

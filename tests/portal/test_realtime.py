@@ -10,7 +10,9 @@ import pytest
 from channels.layers import channel_layers, get_channel_layer
 
 from config.layers import memory_layer, redis_layer
-from portal import actions, events, presence
+from portal import events, presence
+from portal.actions.admission import suspend_member
+from portal.actions.forum import create_post, edit_post, hide_post, lock_thread, move_thread
 from portal.models import Category, Post, Thread
 from tests.portal.helpers import (
     communicator,
@@ -200,12 +202,12 @@ async def test_resuming_from_zero_replays_the_thread(forum, sockets):
 async def test_posts_and_edits_arrive_live(layer, forum, sockets):
     alice, bob, _, _, thread = await build(forum)
     watching = await sockets.join(alice, thread)
-    post = await in_thread(actions.create_post, bob, thread, "Hello from **Bob**")
+    post = await in_thread(create_post, bob, thread, "Hello from **Bob**")
     (live,) = post_messages(await receive_until(watching, "post"))
     assert (live["number"], live["change"], live["previous"]) == (2, 2, 1)
     assert (live["state"], live["author_id"]) == ("visible", bob.pk)
     assert "<strong>Bob</strong>" in live["html"]
-    await in_thread(actions.edit_post, bob, post, "Second version")
+    await in_thread(edit_post, bob, post, "Second version")
     (edit,) = post_messages(await receive_until(watching, "post"))
     assert (edit["number"], edit["change"], edit["previous"]) == (2, 3, 2)
     assert "Second version" in edit["html"]
@@ -216,10 +218,10 @@ async def test_hidden_posts_show_a_notice_to_members_and_the_text_to_moderators(
     layer, forum, sockets
 ):
     alice, bob, moderator, _, thread = await build(forum)
-    post = await in_thread(actions.create_post, bob, thread, "Something unkind")
+    post = await in_thread(create_post, bob, thread, "Something unkind")
     member_socket = await sockets.join(alice, thread)
     moderator_socket = await sockets.join(moderator, thread)
-    await in_thread(actions.hide_post, moderator, post, "Unkind")
+    await in_thread(hide_post, moderator, post, "Unkind")
     (for_member,) = post_messages(await receive_until(member_socket, "post"))
     (for_moderator,) = post_messages(await receive_until(moderator_socket, "post"))
     assert for_member["number"] == for_moderator["number"] == 2
@@ -237,7 +239,7 @@ async def test_held_posts_reach_their_author_and_moderators_only(layer, forum, s
     others = await sockets.join(alice, thread)
     author = await sockets.join(bob, thread)
     moderating = await sockets.join(moderator, thread)
-    await in_thread(actions.create_post, bob, thread, "Held back")
+    await in_thread(create_post, bob, thread, "Held back")
     skipped = (await receive_until(others, "skip"))[-1]
     assert skipped == {"type": "skip", "change": 2, "previous": 1}
     for socket in (author, moderating):
@@ -296,7 +298,7 @@ async def test_more_than_thirty_messages_in_ten_seconds_are_refused(forum, socke
 async def test_suspension_closes_the_socket_within_a_second(layer, forum, sockets):
     alice, _, moderator, _, thread = await build(forum)
     socket = await sockets.join(alice, thread)
-    await in_thread(actions.suspend_member, moderator, alice, "Spam")
+    await in_thread(suspend_member, moderator, alice, "Spam")
     closed = (await receive_until(socket, "websocket.close", timeout=1))[-1]
     assert closed["code"] == FORBIDDEN
 
@@ -308,7 +310,7 @@ async def test_a_member_suspended_unheard_is_refused_at_the_next_message(
     socket = await sockets.join(alice, thread)
     with monkeypatch.context() as patch:
         patch.setattr(events, "send", lambda group, message: None)
-        await in_thread(actions.suspend_member, moderator, alice, "Spam")
+        await in_thread(suspend_member, moderator, alice, "Spam")
     await socket.send_json_to({"type": "ping"})
     closed = (await receive_until(socket, "websocket.close"))[-1]
     assert closed["code"] == FORBIDDEN
@@ -332,7 +334,7 @@ async def test_moving_a_thread_out_of_reach_closes_members_sockets(layer, forum,
     member_socket = await sockets.join(alice, thread)
     moderator_socket = await sockets.join(moderator, thread)
     private = await in_thread(make_category, Category.Audience.MODERATORS)
-    await in_thread(actions.move_thread, moderator, thread, private)
+    await in_thread(move_thread, moderator, thread, private)
     closed = (await receive_until(member_socket, "websocket.close"))[-1]
     assert closed["code"] == FORBIDDEN
     meta = (await receive_until(moderator_socket, "thread"))[-1]
@@ -350,7 +352,7 @@ async def test_a_reconnecting_client_gets_exactly_what_it_missed(layer, forum, s
 
     def five_posts():
         for index in range(5):
-            actions.create_post((bob, moderator)[index % 2], thread, f"Missed {index}")
+            create_post((bob, moderator)[index % 2], thread, f"Missed {index}")
 
     await in_thread(five_posts)
     second, connected, _ = await sockets.connect(f"/ws/threads/{thread.pk}/", alice)
@@ -369,9 +371,9 @@ async def test_a_missed_event_is_read_from_the_database(layer, forum, sockets, m
     socket = await sockets.join(alice, thread)
     with monkeypatch.context() as patch:
         patch.setattr(events, "send", lambda group, message: None)
-        await in_thread(actions.create_post, bob, thread, "Lost in transit")
+        await in_thread(create_post, bob, thread, "Lost in transit")
     assert not post_messages(await drain(socket, 0.2))
-    await in_thread(actions.create_post, bob, thread, "Delivered")
+    await in_thread(create_post, bob, thread, "Delivered")
     received = await posts_until_caught_up(socket)
     assert [(m["number"], m["previous"], m["change"]) for m in received] == [(2, 1, 2), (3, 2, 3)]
     assert "Lost in transit" in received[0]["html"]
@@ -388,8 +390,8 @@ async def test_events_arriving_out_of_order_are_delivered_in_order(
     published = []
     with monkeypatch.context() as patch:
         patch.setattr(events, "send_all", published.extend)
-        await in_thread(actions.create_post, bob, thread, "Second")
-        await in_thread(actions.create_post, bob, thread, "Third")
+        await in_thread(create_post, bob, thread, "Second")
+        await in_thread(create_post, bob, thread, "Third")
     changes = [m for group, m in published if m["type"] == "thread.change"]
     layer_now = get_channel_layer()
     for message in reversed(changes):
@@ -417,14 +419,14 @@ async def test_a_process_listens_to_a_thread_once_for_all_its_sockets(layer, for
     group = events.thread_group(thread.pk)
     viewers = [await sockets.join(user, thread) for user in (alice, bob, moderator)]
     assert len(subscribers(group)) == 1
-    await in_thread(actions.create_post, bob, thread, "For everyone")
+    await in_thread(create_post, bob, thread, "For everyone")
     for socket in viewers:
         (post,) = post_messages(await receive_until(socket, "post"))
         assert "For everyone" in post["html"]
     for socket in viewers[:2]:
         await socket.disconnect()
     assert len(subscribers(group)) == 1
-    await in_thread(actions.create_post, bob, thread, "For the last one")
+    await in_thread(create_post, bob, thread, "For the last one")
     (post,) = post_messages(await receive_until(viewers[2], "post"))
     assert "For the last one" in post["html"]
     await viewers[2].disconnect()
@@ -469,7 +471,7 @@ async def test_members_posting_into_a_locked_thread_are_disconnected(layer, foru
     alice, _, moderator, _, thread = await build(forum)
     member_socket = await sockets.join(alice, thread)
     moderator_socket = await sockets.join(moderator, thread)
-    await in_thread(actions.set_thread_flag, moderator, thread, "locked", True)
+    await in_thread(lock_thread, moderator, thread)
     meta = (await receive_until(member_socket, "thread"))[-1]
     assert meta["thread"]["locked"] is True
     await member_socket.send_json_to({"type": "post", "source": "Let me in", "key": "m1"})
@@ -489,12 +491,12 @@ async def test_members_posting_into_a_locked_thread_are_disconnected(layer, foru
 async def test_mentions_raise_the_unread_count_live(layer, forum, sockets):
     alice, bob, _, _, thread = await build(forum)
     socket = await sockets.portal(bob)
-    await in_thread(actions.create_post, alice, thread, f"Thoughts, @{bob.username}?")
+    await in_thread(create_post, alice, thread, f"Thoughts, @{bob.username}?")
     assert (await receive_until(socket, "notification"))[-1] == {
         "type": "notification",
         "unread": 1,
     }
-    await in_thread(actions.create_post, alice, thread, f"@{bob.username}, again")
+    await in_thread(create_post, alice, thread, f"@{bob.username}, again")
     assert (await receive_until(socket, "notification"))[-1]["unread"] == 2
 
 
@@ -511,8 +513,8 @@ async def test_watched_categories_announce_new_activity(layer, forum, sockets):
     )
     watching = (await receive_until(socket, "watching"))[-1]
     assert watching == {"type": "watching", "categories": [category.pk]}
-    await in_thread(actions.create_post, moderator, hidden_thread, "Private note")
-    await in_thread(actions.create_post, alice, thread, "Public note")
+    await in_thread(create_post, moderator, hidden_thread, "Private note")
+    await in_thread(create_post, alice, thread, "Public note")
     received = await receive_until(socket, "list.changed")
     received += await drain(socket, 0.2)
     assert len(of_type(received, "list.changed")) == 1

@@ -21,7 +21,7 @@ from django.test import Client
 
 from config.cache import RETRY_SECONDS, redis_caches, standing_in
 from config.layers import redis_layer
-from portal import actions
+from portal.actions.forum import create_post
 from portal.models import Post
 from tests.conftest import free_port
 from tests.people import PASSWORD
@@ -177,7 +177,7 @@ async def test_posts_made_while_redis_is_down_reach_open_and_reconnecting_client
 
     # Once the layer has resubscribed, live events flow again to both sockets, in order.
     bob = await in_thread(lambda: post.author)
-    await in_thread(actions.create_post, bob, thread, "After the outage.")
+    await in_thread(create_post, bob, thread, "After the outage.")
     for open_socket in (socket, second):
         live = (await receive_until(open_socket, "post", timeout=10))[-1]
         assert (live["number"], live["previous"]) == (3, post.change)
@@ -273,7 +273,7 @@ async def test_the_forum_works_through_a_redis_outage(redis_everywhere, own_redi
     for socket in (alice_socket, bob_socket):
         await ping_until_live(socket, seconds=15)
 
-    await in_thread(actions.create_post, carol, thread, "Carol, after the outage.")
+    await in_thread(create_post, carol, thread, "Carol, after the outage.")
     for socket in (alice_socket, bob_socket):
         live = await receive_until(socket, "post", timeout=10)
         assert numbers(live) == [4]

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import TestCase, override_settings
 
-from portal import actions
+from portal.actions.forum import create_post, create_thread, hide_post
 from portal.models import Category
 from search.engines import remote_engine
 from search.indexing import rebuild_database_index
@@ -78,19 +78,19 @@ def make_discussions():
         private = Category.objects.create(
             name="Moderators' room", slug="moderators-room", audience=Category.Audience.MODERATORS
         )
-        hashing = actions.create_thread(
+        hashing = create_thread(
             people.moderator,
             general,
             "Hash lists for small platforms",
             "Where do small sites start?",
         )
-        actions.create_post(people.member, hashing, f"We began with a {REPLY_WORD} pipeline.")
-        hidden = actions.create_post(people.member, hashing, f"The {HIDDEN_WORD} list leaked.")
-        actions.hide_post(people.moderator, hidden, "Shares a private list.")
-        encryption = actions.create_thread(
+        create_post(people.member, hashing, f"We began with a {REPLY_WORD} pipeline.")
+        hidden = create_post(people.member, hashing, f"The {HIDDEN_WORD} list leaked.")
+        hide_post(people.moderator, hidden, "Shares a private list.")
+        encryption = create_thread(
             people.member, general, "Encryption and our reporting duties", "What changes for us?"
         )
-        private_thread = actions.create_thread(
+        private_thread = create_thread(
             people.moderator, private, "Weekend rota", f"Who covers the {MODERATORS_WORD} queue?"
         )
     return SimpleNamespace(

@@ -7,7 +7,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from library.models import LibraryItemPage
-from portal import actions
+from portal.actions.forum import hide_post, restore_post
 from portal.models import Post
 from search import service
 from search.documents import item_key
@@ -385,11 +385,11 @@ def test_hiding_a_post_takes_its_text_out_of_search(indexed_library):
     sync_engine()
     reply = forum.hashing.posts.get(number=2)
     assert titles(search(forum.people.member, REPLY_WORD)) == [forum.hashing.title]
-    actions.hide_post(forum.people.moderator, reply, "Off topic.")
+    hide_post(forum.people.moderator, reply, "Off topic.")
     apply_pending_changes()
     assert search(forum.people.member, REPLY_WORD).total == 0
     assert search(forum.people.moderator, REPLY_WORD).total == 0
     assert titles(search(forum.people.member, "hash lists")) == [forum.hashing.title]
-    actions.restore_post(forum.people.moderator, Post.objects.get(pk=reply.pk))
+    restore_post(forum.people.moderator, Post.objects.get(pk=reply.pk))
     apply_pending_changes()
     assert titles(search(forum.people.member, REPLY_WORD)) == [forum.hashing.title]

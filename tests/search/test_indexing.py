@@ -8,7 +8,7 @@ from django.core.management import call_command
 from wagtail.models import PageViewRestriction
 
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
-from portal import actions
+from portal.actions.forum import create_post, create_thread, hide_post, merge_threads
 from portal.models import Category
 from search import documents, indexing
 from search.documents import item_key, thread_key
@@ -91,7 +91,7 @@ def test_search_reindex_rebuilds_threads_from_their_visible_posts(library):
 
 def test_a_merged_thread_leaves_the_index_and_its_posts_move(library):
     forum = make_discussions()
-    actions.merge_threads(forum.people.moderator, forum.hashing, forum.encryption)
+    merge_threads(forum.people.moderator, forum.hashing, forum.encryption)
     assert thread_entry(forum.hashing) is None
     assert REPLY_WORD in thread_entry(forum.encryption).body
 
@@ -114,9 +114,9 @@ def test_long_threads_are_cut_and_summaries_shortened(
     member = make_person("member")
     category = Category.objects.create(name="Long", slug="long")
     with django_capture_on_commit_callbacks(execute=True):
-        thread = actions.create_thread(member, category, "Long thread", "word " * 100)
+        thread = create_thread(member, category, "Long thread", "word " * 100)
         for _ in range(3):
-            actions.create_post(member, thread, "another " * 50)
+            create_post(member, thread, "another " * 50)
     entry = thread_entry(thread)
     assert len(entry.body) == 120
     assert len(entry.summary) <= documents.THREAD_SUMMARY_CHARS + 1
@@ -138,11 +138,11 @@ def test_posts_reach_the_index_in_one_task_per_busy_thread(
     member = make_person("member")
     category = Category.objects.create(name="Busy", slug="busy")
     with django_capture_on_commit_callbacks(execute=True):
-        thread = actions.create_thread(member, category, "Busy thread", "Opening words.")
-        actions.create_post(member, thread, f"A {REPLY_WORD} reply.")
+        thread = create_thread(member, category, "Busy thread", "Opening words.")
+        create_post(member, thread, f"A {REPLY_WORD} reply.")
         assert thread_entry(thread) is None  # nothing in the request itself
     with django_capture_on_commit_callbacks(execute=True):
-        actions.create_post(member, thread, "A third post.")
+        create_post(member, thread, "A third post.")
     assert [result.args for result in queued()] == [[[thread_key(thread.pk)]]]
     task = queued()[0]
     assert task.task.run_after is not None  # deferred, so a burst of posts shares it
@@ -151,7 +151,7 @@ def test_posts_reach_the_index_in_one_task_per_busy_thread(
     assert REPLY_WORD in thread_entry(thread).body
     assert "A third post." in thread_entry(thread).body
     with django_capture_on_commit_callbacks(execute=True):
-        actions.create_post(member, thread, "A fourth post.")
+        create_post(member, thread, "A fourth post.")
     assert len(queued()) == 2
 
 
@@ -159,5 +159,5 @@ def test_hiding_a_post_takes_it_out_of_the_index_at_once(library, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     forum = make_discussions()
     post = forum.hashing.posts.get(number=2)
-    actions.hide_post(forum.people.moderator, post, "Off topic.")
+    hide_post(forum.people.moderator, post, "Off topic.")
     assert REPLY_WORD not in thread_entry(forum.hashing).body

@@ -1,237 +1,19 @@
-"""Every write to the portal, as a named action.
-
-An action checks the policy, validates, sanitises, saves in one transaction, writes the audit entry
-and, only after commit, publishes its live event. HTML views and WebSocket consumers call the same
-actions, so a rule is enforced the same way whichever door a request comes through. Actions raise
-`PermissionDenied` when the policy says no and `ActionError` (with a message for people) when the
-input is wrong.
-"""
+"""The forum's writes: threads, posts and edits, and their moderation (hiding, restoring,
+reports, locking, pinning, moving, merging)."""
 
 import datetime
 import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from portal import audit, events, notify, policy, sanitize
-from portal.models import (
-    Follow,
-    Membership,
-    Notification,
-    Post,
-    PostRevision,
-    ReadState,
-    Report,
-    Thread,
-    TrustedDomain,
-    User,
-)
-
-
-class ActionError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-def require(allowed):
-    if not allowed:
-        raise PermissionDenied
-
-
-def _text(value, field, label, max_length, required=True):
-    value = (value or "").strip()
-    if required and not value:
-        raise ActionError(f"Please enter {label}.", field)
-    if len(value) > max_length:
-        raise ActionError(
-            f"{label[0].upper()}{label[1:]} is too long: {len(value):,} characters, the limit is "
-            f"{max_length:,}.",
-            field,
-        )
-    return value
-
-
-# --- Admission and membership --------------------------------------------------------------------
-
-
-def _email_domain(user):
-    return user.email.rsplit("@", 1)[-1].lower()
-
-
-@transaction.atomic
-def submit_application(
-    user, *, full_name, organisation, job_title, country, reason, agreed, ip=None
-):
-    require(policy.can_apply(user))
-    fields = {
-        "full_name": _text(full_name, "full_name", "your name", 120),
-        "organisation": _text(organisation, "organisation", "your organisation", 120),
-        "job_title": _text(job_title, "job_title", "your role", 120),
-        "country": _text(country, "country", "your country", 80),
-        "reason": _text(reason, "reason", "why you want to join", 2000),
-    }
-    if not agreed:
-        raise ActionError("Please agree to the code of conduct to apply.", "agreed")
-    membership, _ = Membership.objects.update_or_create(
-        user=user,
-        defaults={
-            **fields,
-            "status": Membership.Status.PENDING,
-            "agreed_to_code_at": timezone.now(),
-            "decided_at": None,
-            "decided_by": None,
-            "decision_reason": "",
-        },
-    )
-    audit.record("membership.applied", actor=user, subject=user, ip=ip)
-    trusted = TrustedDomain.objects.filter(domain=_email_domain(user)).first()
-    if trusted:
-        _decide(membership, None, Membership.Status.APPROVED, f"Trusted domain {trusted.domain}")
-    else:
-        events.moderation_queue_changed()
-    return membership
-
-
-def _decide(membership, moderator, status, reason, ip=None):
-    membership.status = status
-    membership.decided_at = timezone.now()
-    membership.decided_by = moderator
-    membership.decision_reason = reason
-    membership.save()
-    action = (
-        "membership.approved" if status == Membership.Status.APPROVED else "membership.declined"
-    )
-    audit.record(action, actor=moderator, subject=membership.user, reason=reason, ip=ip)
-    transaction.on_commit(lambda: notify.send_decision_email(membership))
-    events.moderation_queue_changed()
-
-
-@transaction.atomic
-def approve_application(moderator, membership, reason="", ip=None):
-    require(policy.can_review_applications(moderator))
-    if membership.status == Membership.Status.APPROVED:
-        raise ActionError("This application has already been approved.")
-    _decide(membership, moderator, Membership.Status.APPROVED, reason.strip(), ip)
-
-
-@transaction.atomic
-def decline_application(moderator, membership, reason, ip=None):
-    require(policy.can_review_applications(moderator))
-    reason = _text(reason, "reason", "a reason the applicant will read", 2000)
-    if membership.status != Membership.Status.PENDING:
-        raise ActionError("Only applications waiting for a decision can be declined.")
-    _decide(membership, moderator, Membership.Status.DECLINED, reason, ip)
-
-
-@transaction.atomic
-def suspend_member(moderator, member, reason, ip=None):
-    require(policy.can_suspend(moderator, member))
-    reason = _text(reason, "reason", "a reason", 2000)
-    membership = Membership.objects.select_for_update().get(user=member)
-    if membership.suspended_at:
-        raise ActionError("This member is already suspended.")
-    membership.suspended_at = timezone.now()
-    membership.suspension_reason = reason
-    membership.save()
-    audit.record("member.suspended", actor=moderator, subject=member, reason=reason, ip=ip)
-    transaction.on_commit(lambda: end_sessions(member))
-    events.access_revoked(member.pk)
-
-
-@transaction.atomic
-def unsuspend_member(moderator, member, reason="", ip=None):
-    require(policy.can_suspend(moderator, member))
-    membership = Membership.objects.select_for_update().get(user=member)
-    if not membership.suspended_at:
-        raise ActionError("This member is not suspended.")
-    membership.suspended_at = None
-    membership.suspension_reason = ""
-    membership.save()
-    audit.record("member.unsuspended", actor=moderator, subject=member, reason=reason, ip=ip)
-
-
-@transaction.atomic
-def set_role(staff, member, role, reason="", ip=None):
-    require(policy.can_set_role(staff, member))
-    if role not in Membership.Role.values:
-        raise ActionError("Choose member or moderator.", "role")
-    membership = Membership.objects.select_for_update().get(user=member)
-    previous = membership.role
-    if previous == role:
-        return
-    membership.role = role
-    membership.save()
-    audit.record(
-        "member.role_changed",
-        actor=staff,
-        subject=member,
-        reason=reason,
-        ip=ip,
-        details={"from": previous, "to": role},
-    )
-    # Open sockets were authorised under the old role; they reconnect under the new one.
-    events.access_revoked(member.pk)
-
-
-def end_sessions(user):
-    """Sign the user out everywhere: their sessions are deleted and their sockets close."""
-    from allauth.usersessions.models import UserSession
-
-    for session in UserSession.objects.filter(user=user):
-        events.session_ended(session.session_key)
-        session.end()
-    events.send(events.user_group(user.pk), {"type": "access.revoked"})
-
-
-# --- Members' own data ---------------------------------------------------------------------------
-
-PROFILE_FIELDS = {"display_name": 80, "organisation": 120, "bio": 1000}
-
-
-@transaction.atomic
-def update_profile(user, **values):
-    require(policy.can_edit_profile(user))
-    for field, max_length in PROFILE_FIELDS.items():
-        if field in values:
-            label = User._meta.get_field(field).verbose_name
-            setattr(user, field, _text(values[field], field, label, max_length, required=False))
-    user.save(update_fields=list(PROFILE_FIELDS))
-
-
-@transaction.atomic
-def update_notification_preferences(user, *, email_frequency, notify_replies, notify_mentions):
-    require(policy.can_edit_profile(user))
-    if email_frequency not in User.EmailFrequency.values:
-        raise ActionError("Choose how often to be e-mailed.", "email_frequency")
-    user.email_frequency = email_frequency
-    user.notify_replies = bool(notify_replies)
-    user.notify_mentions = bool(notify_mentions)
-    user.save(update_fields=["email_frequency", "notify_replies", "notify_mentions"])
-
-
-@transaction.atomic
-def unsubscribe_from_email(user):
-    user.email_frequency = User.EmailFrequency.OFF
-    user.save(update_fields=["email_frequency"])
-    audit.record("notifications.unsubscribed", actor=user, subject=user)
-
-
-@transaction.atomic
-def delete_account(user, ip=None):
-    """The account goes; the member's posts stay, shown as by a former member."""
-    require(user.is_authenticated and not policy.is_staff(user))
-    audit.record("account.deleted", actor=user, subject=None, target=f"user {user.pk}", ip=ip)
-    transaction.on_commit(lambda: events.access_revoked(user.pk))
-    user.delete()
-
-
-# --- Forum ---------------------------------------------------------------------------------------
+from portal.actions import ActionError, checked_text, require
+from portal.actions.reading import note_thread_read
+from portal.models import Follow, Post, PostRevision, Report, Thread, User
 
 MAX_TITLE = 200
 
@@ -302,7 +84,7 @@ def _existing_post(user, idempotency_key):
     return None
 
 
-def create_post(user, thread, source, *, quoted=None, idempotency_key="", ip=None):
+def create_post(user, thread, source, *, quoted=None, idempotency_key=""):
     """Reply in a thread. Sending the same idempotency key again returns the first post."""
     idempotency_key = (idempotency_key or "")[:64]
     existing = _existing_post(user, idempotency_key)
@@ -348,7 +130,7 @@ def _create_post(user, thread, source, quoted, idempotency_key):
     else:
         events.moderation_queue_changed()
     Follow.objects.get_or_create(user=user, thread=thread)
-    mark_read(user, thread, number)
+    note_thread_read(user, thread, number)
     events.post_changed(post)
     _index(thread, soon=True)
     return post
@@ -363,13 +145,13 @@ def _count_visible_post(thread, post):
 
 
 @transaction.atomic
-def create_thread(user, category, title, source, *, idempotency_key="", ip=None):
+def create_thread(user, category, title, source, *, idempotency_key=""):
     require(policy.can_start_thread(user, category))
     # A resent form (same key) gets the thread its first sending started, not a second, empty one.
     existing = _existing_post(user, (idempotency_key or "")[:64])
     if existing:
         return existing.thread
-    title = _text(title, "title", "a title", MAX_TITLE)
+    title = checked_text(title, "title", "a title", MAX_TITLE)
     _source(source)
     thread = Thread.objects.create(
         category=category, title=title, author=user, last_activity=timezone.now()
@@ -379,7 +161,7 @@ def create_thread(user, category, title, source, *, idempotency_key="", ip=None)
 
 
 @transaction.atomic
-def edit_post(user, post, source, ip=None):
+def edit_post(user, post, source):
     post = Post.objects.select_for_update().select_related("thread__category").get(pk=post.pk)
     require(policy.can_edit_post(user, post))
     source = _source(source)
@@ -420,7 +202,7 @@ def _locked_post(post):
 
 
 @transaction.atomic
-def delete_post(user, post, ip=None):
+def delete_post(user, post):
     post = _locked_post(post)
     require(policy.can_delete_post(user, post))
     _set_state(post, Post.State.DELETED)
@@ -430,7 +212,7 @@ def delete_post(user, post, ip=None):
 def hide_post(moderator, post, reason, ip=None):
     post = _locked_post(post)
     require(policy.can_moderate_thread(moderator, post.thread))
-    reason = _text(reason, "reason", "a reason", 1000)
+    reason = checked_text(reason, "reason", "a reason", 1000)
     if post.state == Post.State.HIDDEN:
         raise ActionError("This post is already hidden.")
     _set_state(post, Post.State.HIDDEN, reason)
@@ -474,7 +256,7 @@ def _label(post):
 @transaction.atomic
 def report_post(user, post, reason, ip=None):
     require(policy.can_report_post(user, post))
-    reason = _text(reason, "reason", "what is wrong with this post", 1000)
+    reason = checked_text(reason, "reason", "what is wrong with this post", 1000)
     if Report.objects.filter(post=post, reporter=user, resolved_at__isnull=True).exists():
         raise ActionError("You have already reported this post; moderators will look at it.")
     report = Report.objects.create(post=post, reporter=user, reason=reason)
@@ -505,22 +287,35 @@ def dismiss_report(moderator, report, ip=None):
     )
 
 
-THREAD_FLAGS = {
-    "locked": ("thread.locked", "thread.unlocked"),
-    "pinned": ("thread.pinned", "thread.unpinned"),
-}
+@transaction.atomic
+def lock_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "locked", True, "thread.locked", reason, ip)
 
 
 @transaction.atomic
-def set_thread_flag(moderator, thread, flag, value, reason="", ip=None):
-    require(policy.can_moderate_thread(moderator, thread) and flag in THREAD_FLAGS)
+def unlock_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "locked", False, "thread.unlocked", reason, ip)
+
+
+@transaction.atomic
+def pin_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "pinned", True, "thread.pinned", reason, ip)
+
+
+@transaction.atomic
+def unpin_thread(moderator, thread, reason="", ip=None):
+    return _set_flag(moderator, thread, "pinned", False, "thread.unpinned", reason, ip)
+
+
+def _set_flag(moderator, thread, flag, value, audit_action, reason, ip):
+    require(policy.can_moderate_thread(moderator, thread))
     thread = Thread.objects.select_for_update().get(pk=thread.pk)
-    if getattr(thread, flag) == bool(value):
+    if getattr(thread, flag) == value:
         return thread
-    setattr(thread, flag, bool(value))
+    setattr(thread, flag, value)
     thread.save(update_fields=[flag])
     audit.record(
-        THREAD_FLAGS[flag][0 if value else 1],
+        audit_action,
         actor=moderator,
         subject=thread.author,
         target=f"thread {thread.pk}",
@@ -590,42 +385,6 @@ def merge_threads(moderator, duplicate, target, reason="", ip=None):
         events.post_changed(post)
     events.thread_changed(duplicate)
     return target
-
-
-# --- Following, reading, notifications -----------------------------------------------------------
-
-
-@transaction.atomic
-def follow(user, *, thread=None, category=None):
-    require(
-        policy.can_view_thread(user, thread) if thread else policy.can_view_category(user, category)
-    )
-    Follow.objects.get_or_create(user=user, thread=thread, category=category)
-
-
-@transaction.atomic
-def unfollow(user, *, thread=None, category=None):
-    require(policy.is_member(user))
-    Follow.objects.filter(user=user, thread=thread, category=category).delete()
-
-
-def mark_read(user, thread, number):
-    """Remember the highest post number the member has seen in the thread."""
-    state, created = ReadState.objects.get_or_create(
-        user=user, thread=thread, defaults={"last_read_number": number}
-    )
-    if not created and number > state.last_read_number:
-        ReadState.objects.filter(pk=state.pk, last_read_number__lt=number).update(
-            last_read_number=number
-        )
-
-
-@transaction.atomic
-def mark_notifications_read(user, ids=None):
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
-    if ids is not None:
-        unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
 
 
 def _index(*threads, soon=False):
