@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+import search
 from portal import audit, events, notify, policy, sanitize
 from portal.models import (
     Follow,
@@ -30,6 +31,7 @@ from portal.models import (
     TrustedDomain,
     User,
 )
+from portal.search_source import thread_key
 
 
 class ActionError(Exception):
@@ -633,8 +635,4 @@ def _index(*threads, soon=False):
     new posts and edits, whose entry takes a while to build for a long thread. Changes that take
     text or a whole thread out of someone's sight (hiding, moving, merging) are in the index the
     moment they commit."""
-    from search.documents import thread_key
-    from search.indexing import record_change, record_change_soon
-
-    keys = [thread_key(thread.pk) for thread in threads]
-    (record_change_soon if soon else record_change)(*keys)
+    search.record_change(*(thread_key(thread.pk) for thread in threads), soon=soon)

@@ -6,4 +6,5 @@ class PortalConfig(AppConfig):
     verbose_name = "Protectors' Portal"
 
     def ready(self):
-        from portal import audit  # noqa: F401 - connects the audit log's signal receivers
+        # Importing them connects the audit log's receivers and registers threads with search.
+        from portal import audit, search_source  # noqa: F401

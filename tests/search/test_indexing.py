@@ -8,10 +8,11 @@ from django.core.management import call_command
 from wagtail.models import PageViewRestriction
 
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
-from portal import actions
+from library.search_source import item_key
+from portal import actions, search_source
 from portal.models import Category
-from search import documents, indexing
-from search.documents import item_key, thread_key
+from portal.search_source import thread_key
+from search import indexing
 from search.models import IndexEntry
 from tests.people import make_person
 from tests.search.conftest import (
@@ -110,7 +111,7 @@ def test_long_threads_are_cut_and_summaries_shortened(
     library, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     settings.PORTAL_POST_RATE = (1000, 60)
-    monkeypatch.setattr(documents, "MAX_THREAD_CHARS", 120)
+    monkeypatch.setattr(search_source, "MAX_THREAD_CHARS", 120)
     member = make_person("member")
     category = Category.objects.create(name="Long", slug="long")
     with django_capture_on_commit_callbacks(execute=True):
@@ -119,7 +120,7 @@ def test_long_threads_are_cut_and_summaries_shortened(
             actions.create_post(member, thread, "another " * 50)
     entry = thread_entry(thread)
     assert len(entry.body) == 120
-    assert len(entry.summary) <= documents.THREAD_SUMMARY_CHARS + 1
+    assert len(entry.summary) <= search_source.THREAD_SUMMARY_CHARS + 1
     assert entry.summary.endswith("word…")
 
 
