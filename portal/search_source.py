@@ -34,16 +34,16 @@ def thread_entries(ids):
     visible = (
         Post.objects.filter(state=Post.State.VISIBLE).order_by("number").only("thread", "html")
     )
-    threads = list(
+    found = list(
         Thread.objects.filter(pk__in=ids, merged_into__isnull=True)
         .select_related("category__theme")
         .prefetch_related(Prefetch("posts", queryset=visible, to_attr="visible_posts"))
     )
-    theme_ids = {thread.category.theme_id for thread in threads} - {None}
+    theme_ids = {thread.category.theme_id for thread in found} - {None}
     public_themes = set(
         Page.objects.live().public().filter(pk__in=theme_ids).values_list("pk", flat=True)
     )
-    return {thread.pk: _thread_fields(thread, public_themes) for thread in threads}
+    return {thread.pk: _thread_fields(thread, public_themes) for thread in found}
 
 
 def _thread_fields(thread, public_themes):
