@@ -19,10 +19,6 @@ from search.documents import MAX_ATTACHMENT_CHARS, document_text
 AUTOCOMPLETE_PUBLISHERS = 3
 
 
-def _public_theme_ids():
-    return set(ThemePage.objects.live().public().order_by().values_list("pk", flat=True))
-
-
 # --- Theme pages ---------------------------------------------------------------------------------
 
 
@@ -59,7 +55,7 @@ theme_key = themes.key
 
 def item_entries(ids):
     """Index fields of the live, public items among ids, read in a fixed number of queries."""
-    theme_ids = _public_theme_ids()
+    public_themes = set(ThemePage.objects.live().public().order_by().values_list("pk", flat=True))
     pages = (
         LibraryItemPage.objects.filter(pk__in=ids)
         .live()
@@ -67,12 +63,12 @@ def item_entries(ids):
         .select_related("resource_type")
         .prefetch_related("publisher_links__publisher", "themes", "attachments__document")
     )
-    return {page.pk: _item_fields(page, theme_ids) for page in pages}
+    return {page.pk: _item_fields(page, public_themes) for page in pages}
 
 
-def _item_fields(page, theme_ids):
+def _item_fields(page, public_themes):
     publishers = [link.publisher for link in page.publisher_links.all()]
-    page_themes = sorted((t for t in page.themes.all() if t.pk in theme_ids), key=lambda t: t.path)
+    themes_shown = [theme for theme in page.themes.all() if theme.pk in public_themes]
     return {
         "visibility": registry.PUBLIC,
         "title": page.title,
@@ -85,7 +81,7 @@ def _item_fields(page, theme_ids):
         "publisher_names": ", ".join(p.name for p in publishers),
         "type": page.resource_type.slug,
         "type_name": page.resource_type.name,
-        "themes": " ".join(theme.slug for theme in page_themes),
+        "themes": " ".join(theme.slug for theme in sorted(themes_shown, key=lambda t: t.path)),
         "language": page.language,
         "date": page.publication_date,
         "year": page.publication_date.year,
