@@ -7,9 +7,9 @@ from wagtail.models import PageViewRestriction
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
 from library.search_source import item_key
 from search.models import IndexEntry
-from tests.search.conftest import load_indexed_library
+from tests.search.conftest import load_indexed_library, own_index  # noqa: F401 - a fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_index")]
 
 
 @pytest.fixture

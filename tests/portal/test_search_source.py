@@ -10,9 +10,14 @@ from portal.models import Category
 from portal.search_source import thread_key
 from search.models import IndexEntry
 from tests.people import make_person
-from tests.search.conftest import REPLY_WORD, load_indexed_library, make_discussions
+from tests.search.conftest import (  # noqa: F401 - own_index is a fixture
+    REPLY_WORD,
+    load_indexed_library,
+    make_discussions,
+    own_index,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_index")]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def library(db):
+def library(db, own_index):
     load_indexed_library()
 
 
