@@ -6,7 +6,7 @@ size in turn, adds generated library items in bulk (bench/library_pages.generate
 
 1. indexes them: times search.indexing.rebuild_database_index() (the IndexEntry rows; stopped and
    rolled back after --reindex-budget seconds, its rate then taken from the part done), fills the
-   entries it did not reach with a bench-only bulk loader checked against search.documents,
+   entries it did not reach with a bench-only bulk loader checked against the library's source,
    times DatabaseEngine.rebuild() (the full-text data), Wagtail's own index for the new items
    (what `manage.py update_index` does for them: index.add_items in chunks of 1,000) and, with
    --opensearch, RemoteEngine.rebuild() from the IndexEntry rows into a fresh index;
@@ -671,15 +671,16 @@ def build_indexes(args, clock, opensearch):
 def bulk_fill_entries(check_sample=40):
     """Bench only: IndexEntry rows for the live items that have none (those rebuild_database_index
     did not reach within its budget), computed set-wise instead of item by item. A sample of them
-    is compared with search.documents.entry_fields, so the index is the one the app would build."""
+    is compared with search.registry.entries, so the index is the one the app would build."""
     import random
 
     from django.db import transaction
     from wagtail.models import Site
 
     from library.models import LibraryItemPage, LibraryItemPublisher, ThemePage
-    from search.documents import _stream_text, entry_fields, item_key
+    from library.search_source import item_key, stream_text
     from search.models import IndexEntry
+    from search.registry import entries
 
     present = set(IndexEntry.objects.filter(kind="item").values_list("object_id", flat=True))
     missing = [
@@ -731,14 +732,14 @@ def bulk_fill_entries(check_sample=40):
             ):
                 pk, title, summary, body, type_slug, type_name, language, day, url_path = values
                 if pk in with_attachments:  # documents need text extraction: the app's way
-                    fields = entry_fields(item_key(pk))
+                    fields = entries([item_key(pk)])[item_key(pk)]
                 else:
                     fields = {
                         "kind": "item",
                         "object_id": pk,
                         "title": title,
                         "summary": summary,
-                        "body": _stream_text(body),
+                        "body": stream_text(body),
                         "attachments": "",
                         "publishers": " ".join(s for s, _ in publishers.get(pk, [])),
                         "publisher_names": ", ".join(n for _, n in publishers.get(pk, [])),
@@ -753,12 +754,12 @@ def bulk_fill_entries(check_sample=40):
                 rows.append(IndexEntry(key=item_key(pk), **fields))
             IndexEntry.objects.bulk_create(rows, batch_size=500)
     for pk in random.Random(len(missing)).sample(missing, min(check_sample, len(missing))):
-        expected = entry_fields(item_key(pk))
+        expected = entries([item_key(pk)])[item_key(pk)]
         stored = IndexEntry.objects.filter(key=item_key(pk)).values(*expected).get()
         if stored != expected:
             differing = {k: (stored[k], expected[k]) for k in expected if stored[k] != expected[k]}
             raise SystemExit(
-                f"bench bulk fill differs from entry_fields for item {pk}: {differing}"
+                f"bench bulk fill differs from the app's entry for item {pk}: {differing}"
             )
     return len(missing)
 
@@ -835,7 +836,6 @@ def search_url(text, filters=None):
 def measure_engine(args, clock, client, checks, opensearch):
     from contextlib import nullcontext
 
-    from django.contrib.auth.models import AnonymousUser
     from django.db import connection
     from django.http import QueryDict
     from django.test.utils import CaptureQueriesContext, override_settings
@@ -899,7 +899,7 @@ def measure_engine(args, clock, client, checks, opensearch):
 
             measures["client_search"] = timed(raw, QUERIES, args.requests, args.measure_budget)
             measures["server_took"] = summary(took[len(QUERIES) :])
-        anonymous = AnonymousUser()
+        anonymous = ["public"]  # the visibilities of someone signed out
         measures["autocomplete"] = timed(
             lambda prefix: service.autocomplete(prefix, anonymous),
             PREFIXES,

@@ -91,7 +91,7 @@ def build_data(args):
     """Members with session cookies, and threads for them to read, reply in and watch."""
     from django.conf import settings
 
-    from portal import actions
+    from portal.actions import forum
     from portal.models import Category, User
 
     members = [make_person(f"soak{i:03d}") for i in range(args.members)]
@@ -102,11 +102,11 @@ def build_data(args):
     rng = random.Random(1)
     thread_ids = []
     for index in range(args.threads):
-        thread = actions.create_thread(
+        thread = forum.create_thread(
             members[index], category, f"Soak thread {index + 1}", post_source(0, rng)
         )
         for number in range(1, POSTS_PER_THREAD):
-            actions.create_post(members[number % len(members)], thread, post_source(number, rng))
+            forum.create_post(members[number % len(members)], thread, post_source(number, rng))
         thread.refresh_from_db()
         thread_ids.append((thread.pk, thread.last_change))
     return {

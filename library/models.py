@@ -24,8 +24,11 @@ from wagtail.query import PageQuerySet
 from wagtail.search import index
 
 from library.blocks import BodyBlock
+from library.feeds import LibraryFeed
 from portal import policy as portal_policy
 from portal import queries as portal_queries
+from search import registry, service
+from search.pages import search_page
 
 ITEMS_PER_PAGE = 20
 # First path segments LibraryIndexPage routes itself, so no item may take them as its slug.
@@ -256,29 +259,13 @@ class LibraryIndexPage(RoutablePageMixin, Page):
     @path("")
     def search(self, request):
         """The library's front door: full-text search with facets over every item."""
-        from search import service
-        from search.pages import page_context
-        from search.query import SearchRequest
-
-        search_request = SearchRequest.from_params(request.GET)
-        results = service.run_search(search_request, request.user)
-        last_page = max(1, -(-results.total // search_request.page_size))
-        if search_request.page > last_page:
-            search_request.page = last_page
-            search_request.corrections.append(
-                f"There are only {last_page} pages of results; this is the last."
-            )
-            results = service.run_search(search_request, request.user)
-        item_ids = [hit.object_id for hit in results.hits if hit.kind == "item"]
-        items = LibraryItemPage.objects.listing().in_bulk(item_ids)
-        for hit in results.hits:
-            hit.item = items.get(hit.object_id) if hit.kind == "item" else None
+        context = search_page(request.GET, portal_policy.search_visibilities(request.user))
         template = (
             "library/includes/search_results.html"
             if request.headers.get("X-Requested-With") == "search"
             else "library/library_index_page.html"
         )
-        return self.render(request, context_overrides=page_context(results), template=template)
+        return self.render(request, context_overrides=context, template=template)
 
     @path("publishers/")
     def publishers(self, request):
@@ -317,11 +304,25 @@ class LibraryIndexPage(RoutablePageMixin, Page):
     @path("feed/<str:kind>/")
     @path("<str:facet>/<slug:slug>/feed/<str:kind>/")
     def feed(self, request, kind, facet=None, slug=None):
-        from library.feeds import library_feed
-
         if kind not in {"rss", "atom"} or facet not in {None, "publishers", "types", "themes"}:
             raise Http404
-        return library_feed(request, self, kind, facet, slug)
+        scope_title, items = _feed_scope(facet, slug)
+        return LibraryFeed(self, kind, scope_title, items)(request)
+
+
+def _feed_scope(facet, slug):
+    """(title suffix, items) of a feed's facet; 404 for an unknown or unpublished value."""
+    items = LibraryItemPage.objects.listing()
+    if facet is None:
+        return None, items
+    if facet == "publishers":
+        publisher = get_object_or_404(Publisher, slug=slug)
+        return publisher.name, items.filter(publisher_links__publisher=publisher)
+    if facet == "types":
+        resource_type = get_object_or_404(ResourceType, slug=slug)
+        return resource_type.plural, items.filter(resource_type=resource_type)
+    theme = get_object_or_404(ThemePage.objects.live().public(), slug=slug)
+    return theme.title, items.filter(themes=theme)
 
 
 class LibraryItemPage(Page):
@@ -405,16 +406,11 @@ class LibraryItemPage(Page):
     def related_items(self, user, limit=4):
         """The items most like this one, as the search engine judges them (more-like-this on
         OpenSearch/Elasticsearch, term overlap on the database)."""
-        from search import service
-        from search.documents import item_key
-
-        ids = [
-            int(key.partition(":")[2])
-            for key in service.related_keys(item_key(self.pk), user, limit)
-            if key.startswith("item:")
-        ]
-        items = LibraryItemPage.objects.listing().in_bulk(ids)
-        return [items[pk] for pk in ids if pk in items]
+        source = registry.source_of(self)
+        visibilities = portal_policy.search_visibilities(user)
+        ids = source.ids_in(service.related_keys(source.key(self.pk), visibilities, limit))
+        cards = source.cards(ids)
+        return [cards[pk] for pk in ids if pk in cards]
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

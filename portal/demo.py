@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from wagtail.models import Page
 
 from portal.actions import forum
 from portal.models import Category, Membership, Thread
@@ -131,20 +132,21 @@ def _set_membership(user, account):
 
 def load_discussions():
     """Categories tied to the demo themes and a few threads; returns what it created."""
-    # The library's theme pages, reached through the field that names them by string: the portal
-    # does not import the library.
-    theme_pages = Category._meta.get_field("theme").related_model.objects
+    # The library's theme pages, named by string: portal never imports the library.
+    theme_pages = Page.objects.filter(
+        content_type__app_label="library", content_type__model="themepage"
+    )
     created = []
     with transaction.atomic():
         for order, (name, slug, theme_slug, description) in enumerate(DEMO_CATEGORIES):
-            theme = theme_pages.filter(slug=theme_slug).first() if theme_slug else None
+            theme_id = theme_pages.filter(slug=theme_slug).values_list("pk", flat=True).first()
             _, new = Category.objects.update_or_create(
                 slug=slug,
                 defaults={
                     "name": name,
                     "description": description,
                     "order": order,
-                    "theme": theme,
+                    "theme_id": theme_id,
                     "audience": Category.Audience.MODERATORS
                     if slug == "moderators"
                     else Category.Audience.MEMBERS,

@@ -128,6 +128,13 @@ def search_visibilities(user):
     return ["public", *category_audiences(user)]
 
 
+def thread_search_visibility(thread):
+    """The visibility of a thread's index entry: who search_visibilities lets find it is who
+    can_view_thread lets read it."""
+    moderators_only = thread.category.audience == thread.category.Audience.MODERATORS
+    return "moderators" if moderators_only else "members"
+
+
 # --- Forum ---------------------------------------------------------------------------------------
 
 

@@ -7,4 +7,4 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self):
-        from search import signals  # noqa: F401 - connects the indexing receivers
+        from search import signals  # noqa: F401 - connects the synonyms receiver

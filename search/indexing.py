@@ -1,13 +1,15 @@
 """Keeping the indexes in step with the content, without ever losing an update.
 
-A content change calls `record_change(key)` inside its own transaction: the database engine's
-IndexEntry row is rewritten right there, and when an external engine is configured an outbox row
-(PendingIndexChange) is written too. After commit a task applies the outbox to the engine; rows are
-deleted only once the engine has taken them, so an engine that is down just means they wait.
+A content change calls `search.record_change(key)` inside its own transaction: the database
+engine's IndexEntry row is rewritten right there, and when an external engine is configured an
+outbox row (PendingIndexChange) is written too. After commit a task applies the outbox to the
+engine; rows are deleted only once the engine has taken them, so an engine that is down just
+means they wait.
 
 Forum threads change with every post and their entry reads all their posts, so posting calls
-`record_change_soon(key)` instead: after commit a task re-indexes the thread, at most once per
-REINDEX_DELAY_SECONDS for a busy thread when a worker runs tasks (TASK_BACKEND=database).
+`search.record_change(key, soon=True)` instead: after commit a task re-indexes the thread, at
+most once per REINDEX_DELAY_SECONDS for a busy thread when a worker runs tasks
+(TASK_BACKEND=database).
 """
 
 import datetime
@@ -19,8 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from search import registry
 from search.backends.base import EngineError
-from search.documents import all_entries, entry_fields, public_theme_ids
 from search.engines import remote_engine
 from search.models import IndexEntry, PendingIndexChange
 
@@ -33,14 +35,12 @@ REINDEX_DELAY_SECONDS = 1
 REINDEX_MARK_SECONDS = 60
 
 
-def record_change(*keys):
+def reindex(*keys):
     """Re-index the objects with these keys; call inside the transaction that changed them."""
     if not keys:
         return
     external = remote_engine() is not None
-    theme_ids = public_theme_ids()
-    for key in keys:
-        fields = entry_fields(key, theme_ids)
+    for key, fields in registry.entries(keys).items():
         if fields is None:
             IndexEntry.objects.filter(key=key).delete()
         else:
@@ -51,7 +51,7 @@ def record_change(*keys):
         transaction.on_commit(schedule_apply)
 
 
-def record_change_soon(*keys):
+def reindex_after_commit(*keys):
     """Re-index these keys in a task once the current transaction commits, so a change whose
     entry is costly to build is not kept waiting for it; search sees it a moment later.
 
@@ -70,7 +70,7 @@ def _waiting_mark(key):
 def reindex_task(keys):
     cache.delete_many([_waiting_mark(key) for key in keys])
     with transaction.atomic():
-        record_change(*keys)
+        reindex(*keys)
 
 
 def _enqueue(task_function, args, delay_seconds):
@@ -136,7 +136,7 @@ def rebuild_database_index(progress=None, batch=500):
     done = 0
     with transaction.atomic():
         IndexEntry.objects.all().delete()
-        for entries in all_entries(batch):
+        for entries in registry.all_entries(batch):
             IndexEntry.objects.bulk_create(IndexEntry(key=key, **fields) for key, fields in entries)
             done += len(entries)
             if progress:

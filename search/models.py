@@ -13,7 +13,7 @@ class IndexEntry(models.Model):
     key = models.CharField(max_length=40, unique=True)  # "item:42", "theme:7", "thread:3"
     kind = models.CharField(max_length=20)
     object_id = models.PositiveBigIntegerField()
-    # "public", "members" or "moderators": portal.policy.search_visibilities says who sees which
+    # "public", "members" or "moderators": the registered audience says who finds which
     visibility = models.CharField(max_length=20, default="public")
     title = models.TextField()
     summary = models.TextField(blank=True)

@@ -1,11 +1,12 @@
-"""What the HTML search page needs beyond the results: filter chips, facet links, sort and page
-links, each a URL that keeps the rest of the search state (so every state is shareable and the
-back button works, with or without JavaScript), and the threads that discussion hits show."""
+"""The HTML search page's context: the results with their cards, filter chips, facet links, sort
+and page links, each a URL that keeps the rest of the search state (so every state is shareable
+and the back button works, with or without JavaScript)."""
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from search.query import FACETS, SLUG_FACETS, SORTS
+from search import registry, service
+from search.query import FACETS, SLUG_FACETS, SORTS, SearchRequest
 
 FACET_TITLES = {
     "content": "Content",
@@ -48,19 +49,24 @@ def _listed(facet, values):
     return bool(values)
 
 
-def _attach_threads(hits):
-    """Give each discussion hit its thread (category, last activity, replies) for its card."""
-    from portal.models import Thread
+def search_page(params, visibilities):
+    """The context of the search page for its URL parameters, as someone who may find entries of
+    these visibilities: a page past the last shows the last."""
+    request = SearchRequest.from_params(params)
+    results = service.run_search(request, visibilities)
+    page_count = max(1, -(-results.total // request.page_size))
+    if request.page > page_count:
+        request.page = page_count
+        request.corrections.append(
+            f"There are only {page_count} pages of results; this is the last."
+        )
+        results = service.run_search(request, visibilities)
+    registry.fill_cards(results.hits)
+    return _page_context(results, page_count)
 
-    ids = [hit.object_id for hit in hits if hit.kind == "thread"]
-    threads = Thread.objects.select_related("category").in_bulk(ids)
-    for hit in hits:
-        hit.thread = threads.get(hit.object_id) if hit.kind == "thread" else None
 
-
-def page_context(results):
+def _page_context(results, page_count):
     request = results.request
-    _attach_threads(results.hits)
     state = _state(request)
 
     def with_change(**changes):
@@ -113,7 +119,6 @@ def page_context(results):
                 }
             )
 
-    page_count = max(1, -(-results.total // request.page_size))
     return {
         "results": results,
         "search": request,

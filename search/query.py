@@ -149,6 +149,7 @@ class Hit:
     type: str
     date: str
     score: float = 0.0
+    card: object = None  # what the hit's result card shows, from its source (registry.fill_cards)
 
 
 @dataclass

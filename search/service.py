@@ -1,15 +1,15 @@
 """The public face of search: what views, the JSON API and library pages call.
 
-Every query passes the user's visibilities from portal.policy, so members-only entries are
-filtered inside the engine, never after. If the configured engine fails, the database engine
-answers and the results say so (degraded).
+Every query takes the visibilities its caller may find (the policy's answer for the user), so
+members-only entries are filtered inside the engine, never after. If the configured engine fails,
+the database engine answers and the results say so (degraded).
 """
 
 import logging
 
 from django.core.cache import cache
 
-from portal import policy
+from search import registry
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
 from search.models import Synonym
@@ -17,7 +17,6 @@ from search.query import CONTENTS, parse_text, words_of
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
-AUTOCOMPLETE_PUBLISHERS = 3
 
 
 def synonym_map():
@@ -56,8 +55,7 @@ def _with_fallback(operation):
         return operation(database_engine()), True
 
 
-def run_search(request, user):
-    visibilities = policy.search_visibilities(user)
+def run_search(request, visibilities):
     clauses = parse_text(request.text, synonym_map())
     results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
     results.degraded = results.degraded or degraded
@@ -69,57 +67,25 @@ def run_search(request, user):
     return results
 
 
-def autocomplete(text, user, limit=8):
+def autocomplete(text, visibilities, limit=8):
+    """Titles the engine completes the text to, then what the sources suggest (publishers)."""
     text = " ".join(text.split())[:100]
     if len(text) < 2:
         return []
-    visibilities = policy.search_visibilities(user)
-    publishers = _matching_publishers(text, AUTOCOMPLETE_PUBLISHERS)
-    titles, _ = _with_fallback(
-        lambda e: e.autocomplete(text, visibilities, limit - len(publishers))
-    )
-    return [*titles, *publishers]
+    others = registry.suggestions(text)
+    titles, _ = _with_fallback(lambda e: e.autocomplete(text, visibilities, limit - len(others)))
+    return [*titles, *others]
 
 
-def _matching_publishers(text, limit):
-    """Publishers whose name (or short name) starts with, then contains, the text."""
-    from django.db.models import Q
-
-    from library.models import Publisher
-
-    found = Publisher.objects.filter(
-        Q(name__icontains=text) | Q(short_name__istartswith=text)
-    ).values_list("name", "slug", "short_name")[:50]
-    lowered = text.lower()
-    ranked = sorted(
-        found,
-        key=lambda p: (
-            not (p[0].lower().startswith(lowered) or p[2].lower().startswith(lowered)),
-            p[0].lower(),
-        ),
-    )
-    return [
-        {"label": name, "url": "", "kind": "publisher", "value": slug}
-        for name, slug, _ in ranked[:limit]
-    ]
-
-
-def related_keys(key, user, limit=4):
-    visibilities = policy.search_visibilities(user)
+def related_keys(key, visibilities, limit=4):
     keys, _ = _with_fallback(lambda e: e.related(key, visibilities, limit))
     return keys
 
 
 def _label_facets(results):
-    from library.models import LANGUAGES, Publisher, ResourceType, ThemePage
-
     labels = {
         "content": {value: label for value, (label, _) in CONTENTS.items()},
-        # .order_by(): labels need no order, and the default one walks the page tree.
-        "publisher": dict(Publisher.objects.order_by().values_list("slug", "name")),
-        "type": dict(ResourceType.objects.order_by().values_list("slug", "name")),
-        "theme": dict(ThemePage.objects.order_by().values_list("slug", "title")),
-        "language": dict(LANGUAGES),
+        **registry.facet_labels(),
     }
     for facet, values in results.facets.items():
         names = labels.get(facet, {})

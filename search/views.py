@@ -1,10 +1,10 @@
-"""The JSON search API and autocomplete endpoint; the HTML search page is the library index
-(library.models.LibraryIndexPage), which calls the same service."""
+"""The JSON search API and autocomplete endpoint; the HTML search page is the library index,
+which calls the same service. Who may find what is the registered audience's answer."""
 
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from search import service
+from search import registry, service
 from search.query import BadSearchRequest, SearchRequest
 
 
@@ -48,12 +48,13 @@ def search_api(request):
         search_request = SearchRequest.from_params(request.GET, strict=True)
     except BadSearchRequest as error:
         return JsonResponse({"error": str(error)}, status=400)
-    results = service.run_search(search_request, request.user)
+    results = service.run_search(search_request, registry.visibilities(request.user))
     return JsonResponse(results_as_json(results))
 
 
 @require_GET
 def autocomplete_api(request):
-    return JsonResponse(
-        {"suggestions": service.autocomplete(request.GET.get("q", ""), request.user)}
+    suggestions = service.autocomplete(
+        request.GET.get("q", ""), registry.visibilities(request.user)
     )
+    return JsonResponse({"suggestions": suggestions})

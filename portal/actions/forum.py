@@ -10,10 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+import search
 from portal import audit, events, notify, policy, sanitize
 from portal.actions import ActionError, checked_text, require
 from portal.actions.reading import note_thread_read
 from portal.models import Follow, Post, PostRevision, Report, Thread, User
+from portal.search_source import thread_key
 
 MAX_TITLE = 200
 
@@ -392,8 +394,4 @@ def _index(*threads, soon=False):
     new posts and edits, whose entry takes a while to build for a long thread. Changes that take
     text or a whole thread out of someone's sight (hiding, moving, merging) are in the index the
     moment they commit."""
-    from search.documents import thread_key
-    from search.indexing import record_change, record_change_soon
-
-    keys = [thread_key(thread.pk) for thread in threads]
-    (record_change_soon if soon else record_change)(*keys)
+    search.record_change(*(thread_key(thread.pk) for thread in threads), soon=soon)

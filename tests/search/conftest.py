@@ -108,6 +108,15 @@ def drop_engine_index():
         engine.client.indices.delete(index=f"{engine.alias}-*")
 
 
+@pytest.fixture
+def own_index(settings):
+    """The profile's engine with an index of the test's own, dropped after it: what the test
+    rebuilds or applies never reaches the index that later tests search."""
+    settings.SEARCH = {**settings.SEARCH, "INDEX": f"test-{uuid.uuid4().hex[:10]}"}
+    yield
+    drop_engine_index()
+
+
 @pytest.fixture(params=ENGINES)
 def engine_kind(request, settings):
     try:

@@ -7,10 +7,11 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from library.models import LibraryItemPage
+from library.search_source import item_key
 from portal.actions.forum import hide_post, restore_post
 from portal.models import Post
+from portal.policy import search_visibilities
 from search import service
-from search.documents import item_key
 from search.indexing import apply_pending_changes
 from search.models import IndexEntry
 from search.query import SearchRequest
@@ -44,7 +45,7 @@ def search(user, query="", **params):
     data["q"] = query
     for name, value in params.items():
         data.setlist(name, value if isinstance(value, list) else [str(value)])
-    return service.run_search(SearchRequest.from_params(data), user)
+    return service.run_search(SearchRequest.from_params(data), search_visibilities(user))
 
 
 def titles(results):
@@ -188,9 +189,10 @@ class ContractCases(EngineCases):
         assert beyond.hits == [] and beyond.total == 21
 
     def test_autocomplete(self):
-        labels = [s["label"] for s in service.autocomplete("photo", self.anonymous)]
+        anonymous = search_visibilities(self.anonymous)
+        labels = [s["label"] for s in service.autocomplete("photo", anonymous)]
         assert "PhotoDNA" in labels
-        kinds = {s["kind"] for s in service.autocomplete("nspc", self.anonymous)}
+        kinds = {s["kind"] for s in service.autocomplete("nspc", anonymous)}
         assert "publisher" in kinds
 
     def test_did_you_mean(self):
@@ -199,7 +201,7 @@ class ContractCases(EngineCases):
 
     def test_related_items(self):
         report = LibraryItemPage.objects.get(title=E2EE_REPORT)
-        related = service.related_keys(item_key(report.pk), self.anonymous)
+        related = service.related_keys(item_key(report.pk), search_visibilities(self.anonymous))
         article = LibraryItemPage.objects.get(title=E2EE_ARTICLE)
         assert item_key(article.pk) in related
         assert item_key(report.pk) not in related
@@ -288,11 +290,11 @@ class DiscussionCases(EngineCases):
         assert REPLY_WORD not in search(self.people.member, misspelt).suggestion
 
     def test_autocomplete_offers_threads_to_members_only(self):
-        member = service.autocomplete("hash lists", self.people.member)
+        member = service.autocomplete("hash lists", search_visibilities(self.people.member))
         assert ("Hash lists for small platforms", "thread") in {
             (s["label"], s["kind"]) for s in member
         }
-        anonymous = service.autocomplete("hash lists", self.people.anonymous)
+        anonymous = service.autocomplete("hash lists", search_visibilities(self.people.anonymous))
         assert "thread" not in {s["kind"] for s in anonymous}
 
     def test_json_api_never_gives_anonymous_a_thread(self):

@@ -1,17 +1,16 @@
-"""Content changes reach the index: taxonomy renames, theme changes, view restrictions, forum
-threads, and the management commands that rebuild and report on it."""
+"""The index is rebuilt from every source by the management commands, and busy threads are
+re-indexed after commit, one task at a time. What each app's changes do to its entries is tested
+with the app (tests/library/test_search_source.py, tests/portal/test_search_source.py)."""
 
 import io
 
 import pytest
 from django.core.management import call_command
-from wagtail.models import PageViewRestriction
 
-from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
-from portal.actions.forum import create_post, create_thread, hide_post, merge_threads
+from portal.actions.forum import create_post, create_thread
 from portal.models import Category
-from search import documents, indexing
-from search.documents import item_key, thread_key
+from portal.search_source import thread_key
+from search import indexing
 from search.models import IndexEntry
 from tests.people import make_person
 from tests.search.conftest import (
@@ -25,39 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def library(db):
+def library(db, own_index):
     load_indexed_library()
-
-
-def entry(slug):
-    return IndexEntry.objects.get(key=item_key(LibraryItemPage.objects.get(slug=slug).pk))
-
-
-def test_publisher_rename_reaches_its_items(library):
-    publisher = Publisher.objects.get(slug="microsoft")
-    publisher.name = "Microsoft Corporation"
-    publisher.save()
-    assert entry("photodna").publisher_names == "Microsoft Corporation"
-
-
-def test_resource_type_rename_reaches_its_items(library):
-    tool = ResourceType.objects.get(slug="tool")
-    tool.name = "Toolkit"
-    tool.save()
-    assert entry("photodna").type_name == "Toolkit"
-
-
-def test_theme_slug_change_reaches_its_items(library):
-    theme = ThemePage.objects.get(slug="technology")
-    theme.slug = "tech"
-    theme.save_revision().publish()
-    assert "tech" in entry("photodna").themes.split()
-
-
-def test_view_restriction_removes_an_item_from_the_index(library):
-    page = LibraryItemPage.objects.get(slug="photodna")
-    PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
-    assert not IndexEntry.objects.filter(key=item_key(page.pk)).exists()
 
 
 def test_search_reindex_and_status_commands(library):
@@ -87,40 +55,6 @@ def test_search_reindex_rebuilds_threads_from_their_visible_posts(library):
     assert thread_entry(forum.private).visibility == "moderators"
     assert IndexEntry.objects.filter(kind="thread").count() == 3
     assert IndexEntry.objects.filter(kind__in=["item", "theme"]).count() == 21
-
-
-def test_a_merged_thread_leaves_the_index_and_its_posts_move(library):
-    forum = make_discussions()
-    merge_threads(forum.people.moderator, forum.hashing, forum.encryption)
-    assert thread_entry(forum.hashing) is None
-    assert REPLY_WORD in thread_entry(forum.encryption).body
-
-
-def test_category_audience_and_theme_reach_its_threads(library):
-    forum = make_discussions()
-    forum.general.audience = Category.Audience.MODERATORS
-    forum.general.theme = ThemePage.objects.get(slug="technology")
-    forum.general.save()
-    entry = thread_entry(forum.encryption)
-    assert entry.visibility == "moderators"
-    assert entry.themes == "technology"
-
-
-def test_long_threads_are_cut_and_summaries_shortened(
-    library, monkeypatch, settings, django_capture_on_commit_callbacks
-):
-    settings.PORTAL_POST_RATE = (1000, 60)
-    monkeypatch.setattr(documents, "MAX_THREAD_CHARS", 120)
-    member = make_person("member")
-    category = Category.objects.create(name="Long", slug="long")
-    with django_capture_on_commit_callbacks(execute=True):
-        thread = create_thread(member, category, "Long thread", "word " * 100)
-        for _ in range(3):
-            create_post(member, thread, "another " * 50)
-    entry = thread_entry(thread)
-    assert len(entry.body) == 120
-    assert len(entry.summary) <= documents.THREAD_SUMMARY_CHARS + 1
-    assert entry.summary.endswith("word…")
 
 
 def test_posts_reach_the_index_in_one_task_per_busy_thread(
@@ -153,11 +87,3 @@ def test_posts_reach_the_index_in_one_task_per_busy_thread(
     with django_capture_on_commit_callbacks(execute=True):
         create_post(member, thread, "A fourth post.")
     assert len(queued()) == 2
-
-
-def test_hiding_a_post_takes_it_out_of_the_index_at_once(library, settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    forum = make_discussions()
-    post = forum.hashing.posts.get(number=2)
-    hide_post(forum.people.moderator, post, "Off topic.")
-    assert REPLY_WORD not in thread_entry(forum.hashing).body

@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from search import registry
 from search.backends.base import EngineError
 from search.engines import database_engine, remote_engine
 from search.indexing import apply_pending_changes, rebuild_database_index
@@ -38,15 +39,7 @@ class Command(BaseCommand):
     help = "Rebuild the search index from the content: a new index, then an atomic alias swap."
 
     def handle(self, *args, **options):
-        from library.models import LibraryItemPage, ThemePage
-        from portal.models import Thread
-
-        total = (
-            LibraryItemPage.objects.live().count()
-            + ThemePage.objects.live().count()
-            + Thread.objects.filter(merged_into__isnull=True).count()
-        )
-        progress = Progress(sys.stdout, "database index", total)
+        progress = Progress(sys.stdout, "database index", len(registry.all_keys()))
         rebuild_database_index(progress)
         progress.finish()
         database_engine().rebuild(IndexEntry.objects.none(), 0)
