@@ -27,6 +27,21 @@ class LibraryItemsAPIViewSet(PagesAPIViewSet):
             path("find/", cls.as_view({"get": "find_view"}), name="find"),
         ]
 
+    def listing_view(self, request):
+        # Wagtail's search hands a lone double quote to SQLite's full-text query, which refuses
+        # it ("unterminated string"), and fails on a search of nothing but spaces: unpaired quotes
+        # are read as spaces, as a search box would, and a blank search as none.
+        search = request.GET.get("search")
+        if search is not None:
+            if search.count('"') % 2:
+                search = search.replace('"', " ")
+            request.GET = request.GET.copy()
+            if search.strip():
+                request.GET["search"] = search
+            else:
+                del request.GET["search"]
+        return super().listing_view(request)
+
     def find_object(self, queryset, request):
         # Wagtail hands ?id= to the database as it was typed.
         if "id" in request.GET and inputs.integer(request.GET["id"]) is None:

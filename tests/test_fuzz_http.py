@@ -237,6 +237,20 @@ def test_library_api_answers_any_query(world, db, caplog, query):
     get(Client(), "/api/v2/items/find/", query, caplog)
 
 
+def test_a_lone_quote_in_the_api_search_is_read_as_a_space(world, db, caplog):
+    """Wagtail passed it to SQLite's full-text query, which answered "unterminated string"."""
+    for search in ['"', 'encryption"', '"end to end', '"""']:
+        response = get(Client(), "/api/v2/items/", {"search": search}, caplog)
+        assert response.status_code == 200, search
+    titles = [
+        item["title"]
+        for item in get(Client(), "/api/v2/items/", {"search": 'encryption"'}, caplog).json()[
+            "items"
+        ]
+    ]
+    assert any("ncryption" in title for title in titles), titles
+
+
 @FUZZ
 @given(number=st.one_of(st.from_regex(r"\A[0-9]{1,40}\Z"), st.just(HUGE)))
 def test_ids_in_paths_of_any_length_are_not_found(world, member_client, caplog, number):
