@@ -78,7 +78,7 @@ def database(name, default_url, pool_size=8):
         config["OPTIONS"] = {
             **config.get("OPTIONS", {}),
             # A request waits up to `timeout` seconds for a free connection before it fails.
-            "pool": {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10},
+            "pool": {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 5},
         }
         # With a pool, Django checks each connection as it is taken, so one the server dropped
         # (a restart) is replaced rather than handed out.

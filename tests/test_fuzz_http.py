@@ -26,7 +26,7 @@ from tests.people import make_person
 from tests.search.conftest import drop_engine_index, load_indexed_library
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -100,7 +100,7 @@ def test_worker_survives_a_database_restart_and_drains_what_follows(
         wait_for(lambda: pending_changes(url) == 0, 60, "the demo content's indexing")
 
         postgres("stop")
-        # Longer than a pooled connection is waited for (config.env), so the worker meets errors.
+        # Longer than a pooled connection is waited for (5 s, config.env): the worker meets errors.
         time.sleep(12)
         postgres("start")
 

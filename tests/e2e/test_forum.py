@@ -468,6 +468,10 @@ def test_a_reply_over_the_length_limit_is_stopped_on_the_page(open_as):
     )
     assert box.input_value() == too_long  # nothing typed is lost
     assert not connection.of_type(connection.sent, "post")
+    for size, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 800})
+        page.locator("[data-live-error]").scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / f"portal-reply-too-long-{size}.png")
     assert page.evaluate("window.stillTheSamePage === true")  # no form post either
     expect(page.locator("article.post")).to_have_count(1)
 

@@ -188,7 +188,7 @@ def expected_refusal(frame, route):
 
 @pytest.mark.parametrize("route", ["thread", "portal", "ping"])
 @settings(
-    max_examples=60,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -216,7 +216,7 @@ async def test_any_frame_is_answered_and_the_socket_stays_up(route, frame, forum
 
 @pytest.mark.parametrize("route", ["thread", "portal", "ping"])
 @settings(
-    max_examples=40,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
