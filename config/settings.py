@@ -133,7 +133,13 @@ else:
 
 # The public search service (search/): which engine, and where. Wagtail's own backend below keeps
 # serving the admin's page and document search.
-SEARCH = {**env.search("SEARCH_URL"), "INDEX": env.text("SEARCH_INDEX", "portal-library")}
+SEARCH = {
+    **env.search("SEARCH_URL"),
+    "INDEX": env.text("SEARCH_INDEX", "portal-library"),
+    # A cluster keeps each shard on SEARCH_REPLICAS more nodes, so losing a node loses no data.
+    "SHARDS": env.integer("SEARCH_SHARDS", 1),
+    "REPLICAS": env.integer("SEARCH_REPLICAS", 0),
+}
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 TASK_BACKEND = env.text("TASK_BACKEND", "immediate")
