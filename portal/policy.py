@@ -17,7 +17,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, ReferenceIndex
 from wagtail.permissions import policy_registry
 
-from portal.models import Category, Membership, Post, Thread, User
+from portal.models import Attachment, Category, Membership, Post, Thread, User
 
 # --- Library documents ---------------------------------------------------------------------------
 
@@ -82,6 +82,13 @@ def members():
         Q(is_staff=True) | Q(is_superuser=True) | Q(membership__status=Membership.Status.APPROVED),
         Q(membership__isnull=True) | Q(membership__suspended_at__isnull=True),
         is_active=True,
+    )
+
+
+def moderators():
+    """Everyone is_moderator says yes to: who hears of a hash-list match."""
+    return members().filter(
+        Q(is_staff=True) | Q(is_superuser=True) | Q(membership__role=Membership.Role.MODERATOR)
     )
 
 
@@ -211,6 +218,37 @@ def can_read_post_content(user, post):
     if post.state in (post.State.HIDDEN, post.State.DELETED):
         return is_moderator(user)
     return can_view_post(user, post)
+
+
+def can_view_attachment(user, attachment):
+    """A file is served to whoever may read its post, once the safety pipeline has passed it."""
+    return attachment.state == attachment.State.READY and can_read_post_content(
+        user, attachment.post
+    )
+
+
+def visible_attachments(user):
+    """The queryset form of can_view_attachment."""
+    posts = visible_posts(user)
+    if not is_moderator(user):
+        posts = posts.exclude(state__in=[Post.State.HIDDEN, Post.State.DELETED])
+    return Attachment.objects.filter(state=Attachment.State.READY, post__in=posts)
+
+
+def can_set_content_warning(user, post):
+    """The author of a post, or a moderator of its thread, marks it or its files sensitive."""
+    return can_edit_post(user, post) or can_moderate_thread(user, post.thread)
+
+
+def can_remove_attachment(user, attachment):
+    return attachment.state != attachment.State.REMOVED and can_moderate_thread(
+        user, attachment.post.thread
+    )
+
+
+def can_view_quarantine(user):
+    """Staff see what the hash list held back: its records, never its files."""
+    return is_staff(user)
 
 
 def can_edit_post(user, post):
