@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import LazyObject
 
 
 class User(AbstractUser):
@@ -316,14 +317,30 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} {self.post}"
 
 
+class NamedStorage(LazyObject):
+    """The storage STORAGES names, looked up at each use rather than once when the model loads,
+    so the fields follow a change of the setting (Django's `storages` forgets its instances
+    then, as tests that override STORAGES rely on)."""
+
+    def __init__(self, alias):
+        self.__dict__["alias"] = alias
+
+    @property
+    def _wrapped(self):
+        return storages[self.__dict__["alias"]]
+
+    def _setup(self):
+        pass  # _wrapped is never empty
+
+
 def attachment_storage():
     """Files that passed the safety pipeline: private, served only through the policy."""
-    return storages["attachments"]
+    return NamedStorage("attachments")
 
 
 def quarantine_storage():
     """Files nobody may fetch: hash-list matches kept as evidence, and files waiting for clamd."""
-    return storages["quarantine"]
+    return NamedStorage("quarantine")
 
 
 class Attachment(models.Model):
