@@ -66,7 +66,7 @@ def image_filter(locator):
     return locator.evaluate("(img) => getComputedStyle(img).filter")
 
 
-def test_attach_by_drop_watch_progress_see_it_live_blur_and_show(open_as):
+def test_attach_by_drop_watch_progress_see_it_live_blur_and_show(open_as):  # noqa: F811
     failures = {}
     moderator = open_as("moderator")
     url = start_thread(moderator, unique("Slides from the summit"), "Post your slides here.")

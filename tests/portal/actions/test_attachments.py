@@ -411,3 +411,14 @@ def test_files_of_hidden_posts_reach_moderators_only(thread):
     assert signed_in_client(person("member")).get(url).status_code == 404
     assert signed_in_client(person("moderator")).get(url).status_code == 200
     assert Thread.objects.count() == 1
+
+
+def test_behind_nginx_the_proxy_sends_the_bytes_after_the_policy_said_yes(thread, settings):
+    settings.ATTACHMENT_ACCEL_REDIRECT = "/protected-attachments/"
+    attachment = attach(person("member"), thread, upload("a.pdf", pdf("a"))).attachments.get()
+    response = signed_in_client(person("member")).get(attachment_url(attachment))
+    assert response["X-Accel-Redirect"] == f"/protected-attachments/{attachment.file.name}"
+    assert response.content == b""
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert signed_in_client(person("applicant")).get(attachment_url(attachment)).status_code == 403
