@@ -149,7 +149,7 @@ def _inspected(file):
     try:
         return Upload(name, data, safety.inspect(name, data))
     except safety.Refused as refusal:
-        return f"“{name}”: {refusal}"
+        return str(refusal)  # names the file
     except safety.ScannerUnavailable:
         return Upload(name, data, None)
 
@@ -183,7 +183,7 @@ def store(post, uploader, uploads, written):
 
 def _save_file(field, extension, data, written):
     """Save under a random name: the member's file name is kept in the database only."""
-    field.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
+    field.save(f"{uuid.uuid4().hex}.{extension.lstrip('.')}", ContentFile(data), save=False)
     written.append((field.storage, field.name))
 
 

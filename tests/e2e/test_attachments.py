@@ -133,7 +133,7 @@ def test_attach_by_drop_watch_progress_see_it_live_blur_and_show(open_as):  # no
     member.get_by_role("button", name="Post reply").click()
     alert = member.locator("[data-attach-errors]")
     expect(alert).to_contain_text(
-        "“report.pdf”: The name ends in .pdf, but the file is a PNG image."
+        "“report.pdf” is named a PDF document, but its content is a PNG image."
     )
     expect(member.get_by_label("Your post")).to_have_value(kept)
     expect(member.locator("[data-attach-list] li")).to_have_text(re.compile("Refused"))
