@@ -17,7 +17,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, ReferenceIndex
 from wagtail.permissions import policy_registry
 
-from portal.models import Attachment, Category, Membership, Post, Thread, User
+from portal.models import Category, Membership, Post, Thread, User
 
 # --- Library documents ---------------------------------------------------------------------------
 
@@ -225,14 +225,6 @@ def can_view_attachment(user, attachment):
     return attachment.state == attachment.State.READY and can_read_post_content(
         user, attachment.post
     )
-
-
-def visible_attachments(user):
-    """The queryset form of can_view_attachment."""
-    posts = visible_posts(user)
-    if not is_moderator(user):
-        posts = posts.exclude(state__in=[Post.State.HIDDEN, Post.State.DELETED])
-    return Attachment.objects.filter(state=Attachment.State.READY, post__in=posts)
 
 
 def can_set_content_warning(user, post):
