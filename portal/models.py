@@ -33,7 +33,7 @@ class User(AbstractUser):
     notify_mentions = models.BooleanField("mentions and quotes of my posts", default=True)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
     blur_images = models.BooleanField(
-        "blur every image until I choose to show it",
+        "blur all images until I show them",
         default=False,
         help_text="Images with a content warning are always blurred.",
     )

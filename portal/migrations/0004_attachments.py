@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             field=models.BooleanField(
                 default=False,
                 help_text="Images with a content warning are always blurred.",
-                verbose_name="blur every image until I choose to show it",
+                verbose_name="blur all images until I show them",
             ),
         ),
         migrations.AlterField(
