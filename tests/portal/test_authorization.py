@@ -177,19 +177,21 @@ def build_world(library):
     post = thread.posts.get(number=1)
     other_post = forum.create_post(author, thread, "We did, with mixed results.")
     report = forum.report_post(author, post, "Please check the link in this post.")
-    moderators_thread = forum.create_thread(
-        second_moderator,
-        moderators_category,
-        MODERATORS_THREAD_TITLE,
-        "Who covers the queue over the holidays?",
-        files=[SimpleUploadedFile("rota.pdf", text_pdf("Rota", "Who is on call."))],
-    )
-    slides = forum.create_post(
-        member,
-        thread,
-        "Happy to share our slides.",
-        files=[SimpleUploadedFile("slides.pdf", text_pdf("Slides", "Classifier pilots."))],
-    )
+    with override_settings(ATTACHMENT_SCAN="off"):
+        moderators_thread = forum.create_thread(
+            second_moderator,
+            moderators_category,
+            MODERATORS_THREAD_TITLE,
+            "Who covers the queue over the holidays?",
+            files=[SimpleUploadedFile("rota.pdf", text_pdf("Rota", "Who is on call."))],
+        )
+    with override_settings(ATTACHMENT_SCAN="off"):  # the files are ready without a scanner
+        slides = forum.create_post(
+            member,
+            thread,
+            "Happy to share our slides.",
+            files=[SimpleUploadedFile("slides.pdf", text_pdf("Slides", "Classifier pilots."))],
+        )
     attachment = slides.attachments.get()
     # A file whose scan waits for clamd: its post is visible, the file is served to nobody.
     pending = Attachment.objects.create(

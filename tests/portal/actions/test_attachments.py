@@ -59,6 +59,13 @@ def upload(name, data):
     return SimpleUploadedFile(name, data)
 
 
+@pytest.fixture(autouse=True)
+def scanning_off(settings):
+    """Files pass without a malware scan (development's ATTACHMENT_SCAN=off) unless a test says
+    otherwise: these tests are about what follows the pipeline's answer, not the scan itself."""
+    settings.ATTACHMENT_SCAN = "off"
+
+
 def clamd_away(settings):
     """The scanner does not answer: nothing listens where clamd should be."""
     settings.ATTACHMENT_SCAN = "clamd"
