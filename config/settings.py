@@ -237,6 +237,26 @@ PORTAL_EDIT_GRACE_SECONDS = env.integer("PORTAL_EDIT_GRACE_SECONDS", 5 * 60)
 # Hold a new member's first N posts for a moderator's approval (0: publish at once).
 PORTAL_HOLD_FIRST_POSTS = env.integer("PORTAL_HOLD_FIRST_POSTS", 0)
 
+# --- Attachments: the safety pipeline (portal/attachments/safety.py) ----------------------------
+
+# Every attachment is scanned by clamd before anyone can fetch it. Unset, nothing can be scanned,
+# so files wait as "pending scan" until CLAMD_URL is set: a forgotten variable delays files, it
+# never lets an unscanned one through (and `check --deploy` says so). ATTACHMENT_SCAN=off skips
+# the scan for development only; production settings refuse it.
+CLAMD_URL = env.clamd_url("CLAMD_URL")
+CLAMD_TIMEOUT = env.integer("CLAMD_TIMEOUT", 60)
+ATTACHMENT_SCAN = env.text("ATTACHMENT_SCAN", "clamd")
+if ATTACHMENT_SCAN not in {"clamd", "off"}:
+    raise env.ConfigError("ATTACHMENT_SCAN", f"expected clamd or off, got {ATTACHMENT_SCAN!r}")
+if ATTACHMENT_SCAN == "off" and not DEBUG:
+    raise env.ConfigError("ATTACHMENT_SCAN", "off is for development only (DEBUG=true)")
+# Images larger than this many pixels are refused before they are decoded (decompression bombs).
+ATTACHMENT_MAX_PIXELS = env.integer("ATTACHMENT_MAX_PIXELS", 50_000_000)
+# Office files are zip archives: at most this many bytes are unpacked to read their text.
+ATTACHMENT_MAX_UNPACKED_BYTES = env.integer("ATTACHMENT_MAX_UNPACKED_BYTES", 64 * 1024 * 1024)
+# An image whose PDQ hash is within this Hamming distance of a hash-list entry is a match.
+PDQ_MATCH_DISTANCE = env.integer("PDQ_MATCH_DISTANCE", 31)
+
 # --- Files -----------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"

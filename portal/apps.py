@@ -10,3 +10,4 @@ class PortalConfig(AppConfig):
         # registers threads with search.
         from portal import audit, search_source  # noqa: F401
         from portal.actions import admission  # noqa: F401
+        from portal.attachments import checks  # noqa: F401

@@ -304,3 +304,28 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.post}"
+
+
+class HashListEntry(models.Model):
+    """A PDQ hash from a hash-sharing programme's list of known abuse images, loaded by staff
+    (`manage.py load_hash_list`). Attached images within PDQ_MATCH_DISTANCE of one are never
+    stored where they can be served (portal/attachments/safety.py)."""
+
+    pdq = models.CharField(max_length=64)  # 256 bits as 64 lower-case hex digits
+    quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, help_text="The list this hash came from.")
+    note = models.CharField(max_length=255, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "hash list entry"
+        verbose_name_plural = "hash list entries"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "pdq"], name="hash_list_entry_once_per_list")
+        ]
+
+    def __str__(self):
+        return f"{self.source}: {self.pdq}"
