@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import threading
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,12 +203,18 @@ def current_index():
     if _loaded["version"] != version:
         with _lock:
             if _loaded["version"] != version:
-                ids, hashes = [], []
-                for entry_id, pdq in HashListEntry.objects.values_list("id", "pdq").iterator(
-                    chunk_size=20_000
-                ):
-                    ids.append(entry_id)
-                    hashes.append(pdq)
-                _loaded["index"] = HashIndex(ids, to_words(hashes) if hashes else np.empty((0, 4)))
+                _loaded["index"] = _read_index()
                 _loaded["version"] = version
     return _loaded["index"]
+
+
+def _read_index():
+    """Every entry, read in chunks straight into arrays (a million hashes as Python strings would
+    take four times the memory the index keeps)."""
+    ids, words = array("q"), bytearray()
+    rows = HashListEntry.objects.order_by().values_list("id", "pdq")
+    for entry_id, pdq in rows.iterator(chunk_size=20_000):
+        ids.append(entry_id)
+        words += bytes.fromhex(pdq)
+    hashes = np.frombuffer(bytes(words), dtype=">u8").astype(np.uint64).reshape(-1, 4)
+    return HashIndex(np.frombuffer(ids, dtype=np.int64), hashes)
