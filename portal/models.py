@@ -5,6 +5,7 @@ Writes to these models go through `portal.actions`; who may read or do what is `
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -311,7 +312,15 @@ class HashListEntry(models.Model):
     (`manage.py load_hash_list`). Attached images within PDQ_MATCH_DISTANCE of one are never
     stored where they can be served (portal/attachments/safety.py)."""
 
-    pdq = models.CharField(max_length=64)  # 256 bits as 64 lower-case hex digits
+    pdq = models.CharField(
+        "PDQ hash",
+        max_length=64,
+        validators=[
+            RegexValidator(
+                r"^[0-9a-f]{64}\Z", "A PDQ hash is 64 lower-case hexadecimal digits (0-9, a-f)."
+            )
+        ],
+    )
     quality = models.PositiveSmallIntegerField(null=True, blank=True)
     source = models.CharField(max_length=100, help_text="The list this hash came from.")
     note = models.CharField(max_length=255, blank=True)

@@ -359,3 +359,34 @@ def test_nearest_agrees_with_brute_force():
     assert int(distances.min()) == 16
     assert index.nearest(queries, 15) is None
     assert hashlist.HashIndex([], np.empty((0, 4))).nearest(queries, 31) is None
+
+
+@pytest.mark.django_db
+def test_staff_add_a_hash_in_the_admin_and_it_matches_at_once(unscanned, client):
+    from tests.people import make_person
+
+    staff = make_person("staff")
+    client.force_login(staff)
+    image = samples.encoded(samples.picture(seed=21))
+    assert isinstance(inspect("new.png", image), Inspected)
+    pdq = inspect("new.png", image).pdq
+
+    refused = client.post(
+        "/admin/snippets/portal/hashlistentry/add/",
+        {"pdq": pdq.upper(), "quality": "100", "source": "Reported by a hotline", "note": ""},
+    )
+    assert refused.status_code == 200
+    assert "A PDQ hash is 64 lower-case hexadecimal digits" in refused.content.decode()
+
+    added = client.post(
+        "/admin/snippets/portal/hashlistentry/add/",
+        {"pdq": pdq, "quality": "100", "source": "Reported by a hotline", "note": ""},
+    )
+    assert added.status_code == 302
+    entry = HashListEntry.objects.get()
+    assert entry.added_by == staff
+    assert inspect("again.png", image) == Matched(pdq=pdq, distance=0, entry_id=entry.pk)
+
+    deleted = client.post(f"/admin/snippets/portal/hashlistentry/delete/{entry.pk}/")
+    assert deleted.status_code == 302 and not HashListEntry.objects.exists()
+    assert isinstance(inspect("again.png", image), Inspected)
