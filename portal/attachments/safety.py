@@ -214,13 +214,22 @@ def _decode(label, kind, data):
             if width * height > limit:
                 raise Refused(f"{too_large}million pixels, and it has {width:,} × {height:,}.")
             image.load()
-            return ImageOps.exif_transpose(image)
+            return ImageOps.exif_transpose(_eight_bit(image))
     except Image.DecompressionBombError as error:  # Pillow's own limit, met while opening
         raise Refused(f"{too_large}million pixels.") from error
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise Refused(
             f"“{label}” cannot be read as {DESCRIPTIONS[kind]}; it may be damaged."
         ) from error
+
+
+def _eight_bit(image):
+    """Greyscale of more than 8 bits (16-bit PNGs) scaled to 8: Pillow's own conversion clips
+    it to white, which would hide the picture from the hash list."""
+    if image.mode not in {"I", "I;16", "I;16B", "I;16L", "F"}:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    return Image.fromarray((np.clip(values, 0, 65535) / 257).round().astype(np.uint8), "L")
 
 
 def _pdq_pixels(image):

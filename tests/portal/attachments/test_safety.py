@@ -390,3 +390,18 @@ def test_staff_add_a_hash_in_the_admin_and_it_matches_at_once(unscanned, client)
     deleted = client.post(f"/admin/snippets/portal/hashlistentry/delete/{entry.pk}/")
     assert deleted.status_code == 302 and not HashListEntry.objects.exists()
     assert isinstance(inspect("again.png", image), Inspected)
+
+
+@pytest.mark.django_db
+def test_sixteen_bit_greyscale_is_hashed_as_it_looks(unscanned):
+    """Pillow clips 16-bit greyscale to white when it converts it; the pipeline scales it, so the
+    picture is hashed and served as it looks and cannot slip past the hash list."""
+    eight = samples.picture(seed=12).convert("L")
+    sixteen = Image.fromarray(np.asarray(eight).astype(np.uint16) * 257)
+    assert sixteen.mode == "I;16"
+    as_eight, as_sixteen = (
+        inspect("grey.png", samples.encoded(eight)),
+        inspect("grey.png", samples.encoded(sixteen)),
+    )
+    assert as_sixteen.pdq == as_eight.pdq
+    assert Image.open(io.BytesIO(as_sixteen.content)).mode == "L"
