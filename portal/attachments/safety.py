@@ -8,11 +8,12 @@ an image on the hash list (which must never be stored where it can be served), o
 In order:
 1. The type is read from the content (magic bytes; for zip archives, their parts) and must be on
    the allow-list and agree with the file name's extension.
-2. clamd scans it (`scan`).
-3. Images are decoded within a pixel limit, hashed with PDQ in all eight rotations and flips,
-   matched against the hash list, and re-encoded from their pixels alone, so EXIF (GPS),
-   XMP, ICC profiles and text chunks are gone; the EXIF orientation is applied first.
-4. The text of PDFs and office files is extracted for members-only search.
+2. Documents: clamd scans them (`scan`), then the text of PDFs and office files is extracted for
+   members-only search.
+3. Images are decoded within a pixel limit, hashed with PDQ in all eight rotations and flips and
+   matched against the hash list before the scan, so a listed image is caught even while clamd
+   is away; then clamd scans them, and they are re-encoded from their pixels alone, so EXIF
+   (GPS), XMP, ICC profiles and text chunks are gone (the EXIF orientation is applied first).
 """
 
 import io
@@ -102,14 +103,14 @@ class Matched:
 
 
 def inspect(name, data):
-    """Type check, clamd scan, then images hashed, matched and re-encoded, documents' text
-    extracted. Returns Inspected or Matched; raises Refused or ScannerUnavailable."""
+    """Type check; documents scanned, their text extracted; images decoded, hashed, matched,
+    scanned and re-encoded. Returns Inspected or Matched; raises Refused or ScannerUnavailable."""
     label = _label(name)
     kind, archive = _kind(label, data)
-    scan(data, name=label)
     extensions, content_type = ALLOWED[kind]
     if kind in IMAGE_KINDS:
         return _inspect_image(label, kind, data)
+    scan(data, name=label)
     if archive is not None:
         try:
             text = office.archive_text(archive, kind, MAX_ATTACHMENT_CHARS)
@@ -197,6 +198,9 @@ def _inspect_image(label, kind, data):
     if nearest is not None:
         distance, entry_id, _orientation = nearest
         return Matched(pdq=hex_hashes[0], distance=distance, entry_id=entry_id)
+    # After matching: a listed image is caught even while clamd is away, and never waits
+    # as "pending scan".
+    scan(data, name=label)
     extensions, content_type = ALLOWED[kind]
     return Inspected(_reencode(image, kind), content_type, extensions[0], True, "", hex_hashes[0])
 

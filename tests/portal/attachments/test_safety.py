@@ -405,3 +405,31 @@ def test_sixteen_bit_greyscale_is_hashed_as_it_looks(unscanned):
     )
     assert as_sixteen.pdq == as_eight.pdq
     assert Image.open(io.BytesIO(as_sixteen.content)).mode == "L"
+
+
+@pytest.mark.django_db
+def test_listed_image_is_matched_even_while_clamd_is_away(settings):
+    settings.ATTACHMENT_SCAN = "clamd"
+    settings.CLAMD_URL = closed_port_url("tcp")
+    image = samples.encoded(samples.picture(seed=31))
+    with pytest.raises(ScannerUnavailable):
+        inspect("unlisted.png", image)
+    settings.ATTACHMENT_SCAN = "off"
+    pdq = inspect("unlisted.png", image).pdq
+    hashlist.load([hashlist.ListedHash(pdq, 100)], source="Test list")
+    settings.ATTACHMENT_SCAN = "clamd"
+    assert isinstance(inspect("listed.png", image), Matched)
+
+
+@pytest.mark.django_db
+def test_health_reports_the_scanner(settings, client, clamd_url):
+    settings.ATTACHMENT_SCAN = "clamd"
+    settings.CLAMD_URL = clamd_url
+    assert client.get("/healthz").json()["checks"]["scanner"]["ok"] is True
+    settings.CLAMD_URL = closed_port_url("tcp")
+    body = client.get("/healthz").json()
+    assert body["status"] == "degraded"
+    assert (body["checks"]["scanner"]["ok"], body["checks"]["scanner"]["variable"]) == (
+        False,
+        "CLAMD_URL",
+    )
