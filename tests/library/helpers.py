@@ -32,7 +32,7 @@ def make_user(username, groups=(), **extra):
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.org", password="unused-in-tests", **extra
     )
-    # The same groups portal/demo.py gives the demo accounts; Wagtail's migrations create them.
+    # The groups portal/demo.py gives the demo accounts (library/migrations/0003_editorial_roles).
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
     return user
 
