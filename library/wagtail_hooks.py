@@ -4,7 +4,9 @@ the privacy check on every document download."""
 import django_filters
 from django.contrib import messages
 from django.http import Http404
+from django.templatetags.static import static
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.views.pages.listing import PageFilterSet
 from wagtail.admin.viewsets.pages import PageListingViewSet
@@ -125,6 +127,11 @@ class LibraryItemListingViewSet(PageListingViewSet):
 @hooks.register("register_admin_viewset")
 def register_library_item_listing():
     return LibraryItemListingViewSet("library_items")
+
+
+@hooks.register("insert_global_admin_css")
+def library_admin_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("css/library-admin.css"))
 
 
 @hooks.register("construct_homepage_panels")
