@@ -67,7 +67,7 @@ def test_editor_publishes_a_briefing_that_visitors_find_and_cite(browser, runnin
     admin = editor.new_page()
     write_and_publish_briefing(admin, base)
     admin.goto(base + "/admin/")
-    panel = admin.locator("#library-editorial")
+    panel = admin.locator("#library-editorial-section")
     expect(panel.get_by_role("link", name=TITLE)).to_be_visible()
     for size, width in WIDTHS.items():
         admin.set_viewport_size({"width": width, "height": 900})
