@@ -95,7 +95,7 @@ def test_editor_publishes_a_briefing_that_visitors_find_and_cite(browser, runnin
     assert failures == {}
 
     downloads = {
-        style: visitor.request.get(cite.get_by_role("link", name=name).get_attribute("href"))
+        style: visitor.request.get(base + cite.get_by_role("link", name=name).get_attribute("href"))
         for style, name in (("ris", "RIS"), ("bibtex", "BibTeX"), ("csl-json", "CSL-JSON"))
     }
     assert all(response.ok for response in downloads.values())
