@@ -2,6 +2,7 @@
 the privacy check on every document download."""
 
 import django_filters
+from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.templatetags.static import static
@@ -57,11 +58,19 @@ class ResourceTypeDeleteView(TaxonomyDeleteView):
     items_lookup = "resource_type"
 
 
+class PublisherCreationForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Publisher
+        fields = ["name", "short_name", "website"]
+
+
 class PublisherChooserViewSet(SnippetChooserViewSet):
     """The publisher chooser searches names and short names, and offers those who may add
     publishers a "Create" tab, so a new publisher is made without leaving the item editor."""
 
-    form_fields = ["name", "short_name", "website"]
+    creation_form_class = PublisherCreationForm
     create_action_label = "Create publisher"
 
 
