@@ -4,7 +4,7 @@ A contributor writes a briefing under the library and submits it to Wagtail's de
 approval" workflow; until a moderator approves it, nothing public knows it exists (page, listing,
 theme page, feeds, API, sitemap) and the document attached to it cannot be downloaded. What
 editors may do besides (publish directly, schedule, manage the taxonomy) is in
-test_editorial_roles.py.
+test_editorial.py.
 """
 
 import datetime
