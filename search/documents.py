@@ -63,3 +63,9 @@ def document_text(document):
         document=document, defaults={"file_hash": digest, "text": text[:MAX_ATTACHMENT_CHARS]}
     )
     return text
+
+
+def without_text():
+    """Ids of the documents whose text extraction found nothing: the file could not be read, or
+    it has no text layer (a scan). Their words never reach the index."""
+    return DocumentText.objects.filter(text="").values("document_id")
