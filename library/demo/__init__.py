@@ -1,4 +1,6 @@
-"""Demo content: the site as the seed Technology theme page describes it, plus two more themes.
+"""Demo content: the site as the seed Technology theme page describes it (introduction,
+discussion panel, key items, initiatives and the items on that work, in the seed's order), plus
+two more themes.
 
 The content lives in content.json beside this module, so a fresh checkout needs nothing else to
 show a realistic site. `load()` is idempotent: it creates what is missing and publishes a page only
@@ -25,6 +27,7 @@ from library.models import (
     LibraryItemPublisher,
     Publisher,
     ResourceType,
+    ThemeFurtherItem,
     ThemeIndexPage,
     ThemeInitiative,
     ThemeKeyItem,
@@ -90,6 +93,7 @@ def load():
                 "title": theme["title"],
                 "introduction": paragraphs_html(theme["introduction"]),
                 "search_description": theme.get("description", ""),
+                "key_items_heading": theme.get("key_items_heading", ""),
                 "initiatives_heading": theme.get("initiatives_heading", ""),
             },
             {"initiatives": [(ThemeInitiative, i) for i in theme["initiatives"]]},
@@ -126,7 +130,11 @@ def load():
             {
                 "key_item_links": [
                     (ThemeKeyItem, {"item_id": items[title].pk}) for title in theme["key_items"]
-                ]
+                ],
+                "further_item_links": [
+                    (ThemeFurtherItem, {"item_id": items[title].pk})
+                    for title in theme["further_items"]
+                ],
             },
             changes,
         )
@@ -220,10 +228,9 @@ def _child_relations_publish(page, relations, changes):
 
 
 def _home_page(content, changes):
-    technology = content["themes"][0]
     fields = {
         "title": content["site"]["title"],
-        "introduction": paragraphs_html(technology["introduction"]),
+        "introduction": paragraphs_html(content["site"]["introduction"]),
     }
     # Wagtail's first migration leaves a placeholder "Welcome" page (slug "home"); the demo site
     # replaces it.
