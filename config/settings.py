@@ -29,6 +29,11 @@ CSRF_TRUSTED_ORIGINS = env.word_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = (env.text("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAIL_SITE_NAME = "Protectors' Portal"
+# The admin calls no third party: no Gravatar (it would hand staff e-mail hashes to an outside
+# service, and the admin's CSP blocks it anyway), no release-news check, no "what's new" banner.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 INSTALLED_APPS = [
     "daphne",
