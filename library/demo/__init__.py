@@ -10,7 +10,9 @@ when something about it differs, so a second run changes nothing.
 import datetime
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.html import escape
@@ -141,6 +143,17 @@ def load():
     return changes
 
 
+def describe():
+    """What the demo site holds, in a few words for `setup_demo`'s summary."""
+    counts = [
+        (ThemePage.objects.live().count(), "themes"),
+        (LibraryItemPage.objects.live().count(), "library items"),
+        (Publisher.objects.count(), "publishers"),
+        (ResourceType.objects.count(), "resource types"),
+    ]
+    return ", ".join(f"{count} {noun}" for count, noun in counts)
+
+
 def _upsert(model, lookup, fields, changes):
     instance, created = model.objects.get_or_create(**lookup, defaults=fields)
     differing = {name: value for name, value in fields.items() if getattr(instance, name) != value}
@@ -240,11 +253,19 @@ def _home_page(content, changes):
     return _child_page(Page.get_first_root_node(), HomePage, "home", fields, {}, changes)
 
 
+def site_address():
+    """The host name and port of SITE_URL, which the Wagtail site takes so that the sitemap, feeds,
+    API, canonical links and structured data name the address the site is served at."""
+    address = urlsplit(settings.SITE_URL)
+    return address.hostname, address.port or (443 if address.scheme == "https" else 80)
+
+
 def _site(site_content, home, changes):
     site = Site.objects.filter(is_default_site=True).first()
+    hostname, port = site_address()
     wanted = {
-        "hostname": site_content["hostname"],
-        "port": site_content["port"],
+        "hostname": hostname,
+        "port": port,
         "site_name": site_content["title"],
         "root_page_id": home.pk,
     }

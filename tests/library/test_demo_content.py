@@ -54,15 +54,19 @@ def test_loading_twice_changes_nothing(demo_site):
 
 
 def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("setup_demo")
     first = capsys.readouterr().out
     call_command("setup_demo")
     second = capsys.readouterr().out
-    assert "demo content: up to date" in second
+    assert "demo content: up to date (3 themes, 18 library items" in second
     assert "demo discussions: up to date" in second
     for role in ("staff", "editor", "moderator", "member", "applicant"):
         assert f"{role}@example.org" in first
+    # What `make run` prints before it serves: a summary and one line per log-in, no more.
+    lines = first.splitlines()
+    assert len(lines) < 20, first
+    assert max(len(line) for line in lines) < 120, first
     from django.contrib.auth import get_user_model
 
     from portal import policy
@@ -95,7 +99,15 @@ def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
     )
 
 
+def test_setup_demo_lists_its_changes_when_asked(capsys, settings):
+    settings.DEVELOPMENT = True
+    call_command("setup_demo", verbosity=2)
+    out = capsys.readouterr().out
+    assert "demo discussions: 8 changes" in out
+    assert "  thread 'Hash matching tools: what do you use?'" in out
+
+
 def test_setup_demo_refuses_with_debug_off(settings):
-    settings.DEBUG = False
+    settings.DEVELOPMENT = False
     with pytest.raises(CommandError, match="refusing with DEBUG off"):
         call_command("setup_demo")
