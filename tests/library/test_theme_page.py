@@ -142,3 +142,11 @@ def test_home_page_has_its_own_introduction(demo_site, client):
         assert paragraph not in shown
     for paragraph in demo.read_content()["site"]["introduction"]:
         assert paragraph in shown
+
+
+def test_editors_list_the_items_on_the_organisations_work(demo_site, superuser, client):
+    client.force_login(superuser)
+    technology = ThemePage.objects.get(slug="technology")
+    response = client.get(f"/admin/pages/{technology.pk}/edit/")
+    assert response.status_code == 200
+    assert "Library item on this work" in response.content.decode()
