@@ -34,7 +34,7 @@ run: install
 	@$(BIN)/python manage.py migrate --noinput -v 0
 	@SITE_URL=$(SITE_URL) $(BIN)/python manage.py setup_demo
 	@echo "Serving the Protectors' Portal at $(SITE_URL)/ (admin: /admin/, forum: /portal/); Ctrl+C stops it"
-	@SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver --skip-checks $(HOST):$(PORT)
+	@SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production-style serving: one ASGI process for HTTP and WebSocket (see deploy/README.md).
 serve: install
