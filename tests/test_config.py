@@ -9,6 +9,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-7f3a9c1e2b4d6f8a0c",
     "ALLOWED_HOSTS": "portal.example.org",
+    "CLAMD_URL": "unix:///run/clamav/clamd.ctl",
 }
 
 
@@ -24,6 +25,10 @@ PRODUCTION = {
         (
             "elasticsearch+https://es.example.org",
             {"ENGINE": "elasticsearch", "URL": "https://es.example.org"},
+        ),
+        (
+            "opensearch+https://node1:9200,node2:9200,node3",
+            {"ENGINE": "opensearch", "URL": "https://node1:9200,https://node2:9200,https://node3"},
         ),
     ],
 )
@@ -73,6 +78,7 @@ def test_email_url(monkeypatch):
         ({"DEBUG": "false"}, "SECRET_KEY"),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({"TASK_BACKEND": "celery"}, "TASK_BACKEND"),
+        ({**PRODUCTION, "ATTACHMENT_SCAN": "off"}, "ATTACHMENT_SCAN"),
     ],
 )
 def test_bad_value_fails_with_one_line(variables, variable):
