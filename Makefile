@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address the site names in its sitemap, feeds, API, canonical links and e-mails.
+SITE_URL ?= http://$(HOST):$(PORT)
 # PIP_CONSTRAINT also reaches pip's isolated build environment, so the build backend is pinned too.
 PIP := PIP_CONSTRAINT=requirements/constraints.txt $(BIN)/python -m pip --disable-pip-version-check -q
 
@@ -24,13 +26,15 @@ $(VENV)/.installed-test: $(VENV)/.installed-run
 install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
+# Prints what someone starting the site needs: the services, the demo content and log-ins, the
+# address; then one line per request and any error.
 run: install
 	@mkdir -p var
-	$(BIN)/python manage.py check_services
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py setup_demo
-	@echo "Serving the Protectors' Portal at http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(BIN)/python manage.py check_services
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@SITE_URL=$(SITE_URL) $(BIN)/python manage.py setup_demo
+	@echo "Serving the Protectors' Portal at $(SITE_URL)/ (admin: /admin/, forum: /portal/); Ctrl+C stops it"
+	@SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production-style serving: one ASGI process for HTTP and WebSocket (see deploy/README.md).
 serve: install

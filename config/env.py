@@ -127,6 +127,19 @@ def clamd_url(name):
 SEARCH_ENGINES = ("database", "opensearch", "elasticsearch")
 
 
+def site_url(name, default):
+    """The site's public address, http(s)://host[:port], without a trailing slash."""
+    raw = text(name) or default
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise ConfigError(name, f"bad port in {raw!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(name, f"expected http(s)://host[:port], got {raw!r}")
+    return raw.rstrip("/")
+
+
 def search(name):
     """Parse SEARCH_URL: `<engine>+<http|https>://host:port`, or unset for the database engine.
 

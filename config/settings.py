@@ -4,31 +4,50 @@ With no variables set the site runs on its embedded profile: SQLite, the databas
 in-memory channel layer, a local-memory cache, tasks run inline and e-mail printed to the console.
 DATABASE_URL, REDIS_URL, SEARCH_URL, EMAIL_URL and TASK_BACKEND switch each part to a real service;
 DEBUG=false switches on the production hardening, which then requires SECRET_KEY and ALLOWED_HOSTS.
+Either way visitors get the site's own error pages; Django's debug pages are DEBUG_PAGES=true.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config import cache, env, layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.text("VAR_DIR") or BASE_DIR / "var")
 
-DEBUG = env.flag("DEBUG", default=True)
+# DEBUG=false makes a deployment (hardened, secrets required); unset, the site is a development
+# instance: plain HTTP, a development key, demo accounts allowed.
+DEVELOPMENT = env.flag("DEBUG", default=True)
+# Django's debug pages show tracebacks, settings and every URL pattern to whoever loads a page, so
+# they are for someone chasing a bug on their own machine and must be asked for. Everyone else,
+# `make run` included, meets the site's own 404, 403, 500 and CSRF pages, as in production, and
+# errors with their tracebacks go to the console.
+DEBUG = DEVELOPMENT and env.flag("DEBUG_PAGES", default=False)
 
 SECRET_KEY = env.text("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEVELOPMENT:
         raise env.ConfigError("SECRET_KEY", "must be set when DEBUG is false")
     SECRET_KEY = "insecure-development-key-only-for-the-embedded-profile"  # noqa: S105
 
-ALLOWED_HOSTS = env.word_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-if not DEBUG and not env.text("ALLOWED_HOSTS"):
+# The public address: e-mails, the admin and (through the Wagtail site that setup_demo points at
+# it) the sitemap, feeds, API, canonical links and structured data. `make run` sets it from PORT.
+SITE_URL = env.site_url("SITE_URL", "http://127.0.0.1:8000")
+
+ALLOWED_HOSTS = env.word_list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", urlsplit(SITE_URL).hostname]
+)
+if not DEVELOPMENT and not env.text("ALLOWED_HOSTS"):
     raise env.ConfigError("ALLOWED_HOSTS", "must list the site's host names when DEBUG is false")
 CSRF_TRUSTED_ORIGINS = env.word_list("CSRF_TRUSTED_ORIGINS")
 
-SITE_URL = (env.text("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAIL_SITE_NAME = "Protectors' Portal"
+# The admin calls no third party: no Gravatar (it would hand staff e-mail hashes to an outside
+# service, and the admin's CSP blocks it anyway), no release-news check, no "what's new" banner.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 INSTALLED_APPS = [
     "daphne",
@@ -213,7 +232,7 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Protectors' Portal"
 # fido2 accepts only https origins; development and tests run on plain http. This skips the
 # origin check altogether, so it follows DEBUG and is never on in production.
-MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEVELOPMENT
 USERSESSIONS_TRACK_ACTIVITY = True
 INSTALLED_APPS += ["django.contrib.humanize"]  # the session list's "3 minutes ago"
 
@@ -266,7 +285,7 @@ CLAMD_TIMEOUT = env.integer("CLAMD_TIMEOUT", 60)
 ATTACHMENT_SCAN = env.text("ATTACHMENT_SCAN", "clamd")
 if ATTACHMENT_SCAN not in {"clamd", "off"}:
     raise env.ConfigError("ATTACHMENT_SCAN", f"expected clamd or off, got {ATTACHMENT_SCAN!r}")
-if ATTACHMENT_SCAN == "off" and not DEBUG:
+if ATTACHMENT_SCAN == "off" and not DEVELOPMENT:
     raise env.ConfigError("ATTACHMENT_SCAN", "off is for development only (DEBUG=true)")
 # Images larger than this many pixels are refused before they are decoded (decompression bombs).
 ATTACHMENT_MAX_PIXELS = env.integer("ATTACHMENT_MAX_PIXELS", 50_000_000)
@@ -298,13 +317,13 @@ STORAGES = {
     },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEVELOPMENT
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 # In development whitenoise serves straight from the app and project static folders.
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "pptx", "odt", "png", "jpg", "jpeg", "webp"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAILDOCS_SERVE_METHOD = "serve_view"  # documents always pass the privacy check in Django
@@ -319,12 +338,14 @@ X_FRAME_OPTIONS = "DENY"  # Wagtail lifts this on its own preview views, which t
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form gets the site's page, which says what was typed is still there (Back).
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), "
     "publickey-credentials-get=(self), publickey-credentials-create=(self)"
 )
 
-if not DEBUG:
+if not DEVELOPMENT:
     SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 63_072_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -380,12 +401,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"quiet_redis_outage": {"()": "config.layers.QuietOutage"}},
+    "filters": {
+        "quiet_redis_outage": {"()": "config.layers.QuietOutage"},
+        "successful_static_requests": {"()": "config.logs.SuccessfulStaticRequests"},
+    },
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
     "loggers": {
         # A traceback a second per process while Redis is away; config.layers says it once.
         "channels_redis.pubsub": {"filters": ["quiet_redis_outage"]},
         "django.db.backends": {"level": "INFO"},
+        # The access log already has a line for every 4xx; errors (5xx, with their tracebacks)
+        # still come from here.
+        "django.request": {"level": "ERROR"},
+        # `make run`'s server (daphne's runserver): one line per request, none per static file,
+        # and none of its start-up chatter.
+        "django.channels.server": {"filters": ["successful_static_requests"]},
+        "daphne.server": {"level": "WARNING"},
+        "django.utils.autoreload": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
         # The search clients log a traceback per failed request; search.engines reports the
         # failure itself, once, in words.

@@ -8,7 +8,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents.views import serve as document_serve
 
 import inputs
-from config.views import healthz
+from config.views import favicon, healthz
 from library.api import api_router
 from search import views as search_views
 
@@ -17,6 +17,8 @@ register_converter(inputs.IdConverter, "id")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers and feed readers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", favicon, name="favicon"),
     path(settings.WAGTAIL_ADMIN_PATH.strip("/") + "/", include(wagtailadmin_urls)),
     # Downloads may be drafts only editors can see: never let a shared cache keep them.
     path(
@@ -46,7 +48,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
 ]
 
-if settings.DEBUG:
+if settings.DEVELOPMENT:
     # Development serves uploaded images straight from MEDIA_ROOT. Documents are never served
     # this way: they go through Wagtail's serve view and its privacy check (documents/ above).
     urlpatterns.append(

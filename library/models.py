@@ -161,8 +161,9 @@ class ThemeIndexPage(Page):
 
 
 class ThemePage(Page):
-    """A theme ("Technology"): introduction, key library items, the portal's discussions on the
-    theme, and what the organisation is doing on it."""
+    """A theme ("Technology"), in the order a reader meets it: the introduction, the portal's
+    discussions on the theme, its key library items, then what the organisation is doing on it
+    (initiatives, and the library items on that work)."""
 
     introduction = RichTextField(features=["bold", "italic", "link", "ul"])
     key_items_heading = models.CharField(
@@ -187,7 +188,15 @@ class ThemePage(Page):
             heading="Key library items",
         ),
         MultiFieldPanel(
-            [FieldPanel("initiatives_heading"), InlinePanel("initiatives", label="Initiative")],
+            [
+                FieldPanel("initiatives_heading"),
+                InlinePanel("initiatives", label="Initiative"),
+                InlinePanel(
+                    "further_item_links",
+                    label="Library item on this work",
+                    help_text="Listed after the initiatives, in this order.",
+                ),
+            ],
             heading="What we are doing",
         ),
     ]
@@ -214,10 +223,19 @@ class ThemePage(Page):
             return chosen
         return list(LibraryItemPage.objects.listing().filter(themes=self)[:KEY_ITEMS_ON_THEME])
 
+    def further_items(self):
+        """The live, public items editors listed after the initiatives, in their order."""
+        return list(
+            LibraryItemPage.objects.listing()
+            .filter(theme_further_links__theme=self)
+            .order_by("theme_further_links__sort_order")
+        )
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["key_items"] = self.key_items()
         context["initiatives"] = self.initiatives.all()
+        context["further_items"] = self.further_items()
         context["library_index"] = LibraryIndexPage.objects.live().first()
         context["is_member"] = portal_policy.is_member(request.user)
         context["discussions"] = portal_queries.latest_threads_for_theme(request.user, self)
@@ -228,6 +246,18 @@ class ThemeKeyItem(Orderable):
     theme = ParentalKey(ThemePage, on_delete=models.CASCADE, related_name="key_item_links")
     item = models.ForeignKey(
         "library.LibraryItemPage", on_delete=models.CASCADE, related_name="theme_key_links"
+    )
+
+    panels = [FieldPanel("item")]
+
+
+class ThemeFurtherItem(Orderable):
+    """A library item on what the organisation is doing on the theme, listed after the
+    initiatives; an item may also be one of the theme's key items."""
+
+    theme = ParentalKey(ThemePage, on_delete=models.CASCADE, related_name="further_item_links")
+    item = models.ForeignKey(
+        "library.LibraryItemPage", on_delete=models.CASCADE, related_name="theme_further_links"
     )
 
     panels = [FieldPanel("item")]

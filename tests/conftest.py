@@ -121,10 +121,10 @@ class RunningSite:
         return self.log_path.read_text(errors="replace")
 
 
-def serve(environment, log_path):
-    """Starts the site as deployed (uvicorn) on a free port with the given environment; returns
-    once it accepts."""
-    port = free_port()
+def serve(environment, log_path, port=None):
+    """Starts the site as deployed (uvicorn) on a free port (or the one given) with the given
+    environment; returns once it accepts."""
+    port = port or free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
             server_command(port),
@@ -149,17 +149,21 @@ def serve(environment, log_path):
 @pytest.fixture(scope="session")
 def running_site(fresh_database_url, tmp_path_factory):
     """The real site, started as in production: migrate, demo content, uvicorn serving ASGI."""
+    port = free_port()
     environment = {
         "DATABASE_URL": fresh_database_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
         "PRIVATE_FILES_ROOT": str(tmp_path_factory.mktemp("private")),
         # An engine index of its own, apart from what in-process tests index.
         "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
+        # The address it is served at, which setup_demo gives the Wagtail site.
+        "SITE_URL": f"http://127.0.0.1:{port}",
     }
     manage("migrate", "--noinput", env=environment)
-    manage("setup_demo", env=environment)
+    setup = manage("setup_demo", env=environment)
     manage("check_services", env=environment)
-    site = serve(environment, tmp_path_factory.mktemp("server") / "server.log")
+    site = serve(environment, tmp_path_factory.mktemp("server") / "server.log", port)
+    site.setup_output = setup.stdout + setup.stderr
     yield site
     site.process.terminate()
     site.process.wait(timeout=10)

@@ -15,7 +15,7 @@ def test_site_serves_the_home_page(running_site):
     status, body = fetch(running_site.url + "/")
     assert status == 200
     assert "Protectors&#x27; Portal" in body or "Protectors' Portal" in body
-    assert "Safety technology can prevent, detect, block" in body
+    assert "Everything in the library is open to everyone." in body
 
 
 def test_site_reports_health(running_site):

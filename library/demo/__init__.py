@@ -1,4 +1,6 @@
-"""Demo content: the site as the seed Technology theme page describes it, plus two more themes.
+"""Demo content: the site as the seed Technology theme page describes it (introduction,
+discussion panel, key items, initiatives and the items on that work, in the seed's order), plus
+two more themes.
 
 The content lives in content.json beside this module, so a fresh checkout needs nothing else to
 show a realistic site. `load()` is idempotent: it creates what is missing and publishes a page only
@@ -8,7 +10,9 @@ when something about it differs, so a second run changes nothing.
 import datetime
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.html import escape
@@ -25,6 +29,7 @@ from library.models import (
     LibraryItemPublisher,
     Publisher,
     ResourceType,
+    ThemeFurtherItem,
     ThemeIndexPage,
     ThemeInitiative,
     ThemeKeyItem,
@@ -90,6 +95,7 @@ def load():
                 "title": theme["title"],
                 "introduction": paragraphs_html(theme["introduction"]),
                 "search_description": theme.get("description", ""),
+                "key_items_heading": theme.get("key_items_heading", ""),
                 "initiatives_heading": theme.get("initiatives_heading", ""),
             },
             {"initiatives": [(ThemeInitiative, i) for i in theme["initiatives"]]},
@@ -126,11 +132,26 @@ def load():
             {
                 "key_item_links": [
                     (ThemeKeyItem, {"item_id": items[title].pk}) for title in theme["key_items"]
-                ]
+                ],
+                "further_item_links": [
+                    (ThemeFurtherItem, {"item_id": items[title].pk})
+                    for title in theme["further_items"]
+                ],
             },
             changes,
         )
     return changes
+
+
+def describe():
+    """What the demo site holds, in a few words for `setup_demo`'s summary."""
+    counts = [
+        (ThemePage.objects.live().count(), "themes"),
+        (LibraryItemPage.objects.live().count(), "library items"),
+        (Publisher.objects.count(), "publishers"),
+        (ResourceType.objects.count(), "resource types"),
+    ]
+    return ", ".join(f"{count} {noun}" for count, noun in counts)
 
 
 def _upsert(model, lookup, fields, changes):
@@ -220,10 +241,9 @@ def _child_relations_publish(page, relations, changes):
 
 
 def _home_page(content, changes):
-    technology = content["themes"][0]
     fields = {
         "title": content["site"]["title"],
-        "introduction": paragraphs_html(technology["introduction"]),
+        "introduction": paragraphs_html(content["site"]["introduction"]),
     }
     # Wagtail's first migration leaves a placeholder "Welcome" page (slug "home"); the demo site
     # replaces it.
@@ -233,11 +253,19 @@ def _home_page(content, changes):
     return _child_page(Page.get_first_root_node(), HomePage, "home", fields, {}, changes)
 
 
+def site_address():
+    """The host name and port of SITE_URL, which the Wagtail site takes so that the sitemap, feeds,
+    API, canonical links and structured data name the address the site is served at."""
+    address = urlsplit(settings.SITE_URL)
+    return address.hostname, address.port or (443 if address.scheme == "https" else 80)
+
+
 def _site(site_content, home, changes):
     site = Site.objects.filter(is_default_site=True).first()
+    hostname, port = site_address()
     wanted = {
-        "hostname": site_content["hostname"],
-        "port": site_content["port"],
+        "hostname": hostname,
+        "port": port,
         "site_name": site_content["title"],
         "root_page_id": home.pk,
     }

@@ -148,12 +148,26 @@ def text(response):
 
 def card_titles(response):
     """Titles of the item cards on a listing, theme or home page, in order."""
+    return card_titles_in(text(response))
+
+
+def card_titles_in(html_text):
     return [
         unescape(t)
         for t in re.findall(
-            r'<h3 class="card__title"><a href="[^"]*">(.*?)</a></h3>', text(response), flags=re.S
+            r'<h3 class="card__title"><a href="[^"]*">(.*?)</a></h3>', html_text, flags=re.S
         )
     ]
+
+
+def key_item_titles(response):
+    """Titles of the cards in a theme page's key items section, in order."""
+    section = re.search(
+        r'<section[^>]*aria-labelledby="key-items-heading"[^>]*>(.*?)</section>',
+        text(response),
+        re.S,
+    )
+    return card_titles_in(section.group(1))
 
 
 def unescape(value):

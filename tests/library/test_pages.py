@@ -4,11 +4,12 @@ import datetime
 import html
 import json
 import re
+import subprocess
 
 import pytest
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page, PageViewRestriction, Site
 
 from library import demo
 from library.models import (
@@ -21,9 +22,11 @@ from library.models import (
     ThemeKeyItem,
     ThemePage,
 )
+from tests.conftest import ROOT
 from tests.library.helpers import (
     all_pages_of,
     card_titles,
+    key_item_titles,
     make_item,
     make_publisher,
     make_resource_type,
@@ -296,16 +299,27 @@ def test_hostile_title_cannot_break_out_of_script_or_attributes(demo_site, clien
 def test_technology_shows_the_editors_key_items_in_their_order(demo_site, client):
     technology = CONTENT["themes"][0]
     response = client.get("/themes/technology/")
-    assert card_titles(response) == technology["key_items"]
+    assert key_item_titles(response) == technology["key_items"]
 
 
 def test_demo_orders_every_child_relation(demo_site):
     """Without a sort_order the database picks the order (PostgreSQL does not keep insertion
     order), so the demo loader numbers key items, initiatives, publishers and attachments, and
     repairs a database loaded before it did."""
-    from library.models import LibraryItemDocument, LibraryItemPublisher, ThemeInitiative
+    from library.models import (
+        LibraryItemDocument,
+        LibraryItemPublisher,
+        ThemeFurtherItem,
+        ThemeInitiative,
+    )
 
-    models = (ThemeKeyItem, ThemeInitiative, LibraryItemPublisher, LibraryItemDocument)
+    models = (
+        ThemeKeyItem,
+        ThemeFurtherItem,
+        ThemeInitiative,
+        LibraryItemPublisher,
+        LibraryItemDocument,
+    )
     for model in models:
         assert not model.objects.filter(sort_order__isnull=True).exists(), model
     technology = theme("technology")
@@ -342,9 +356,9 @@ def test_unpublished_key_item_is_left_out(demo_site, client):
     technology = theme("technology")
     first = LibraryItemPage.objects.get(title=CONTENT["themes"][0]["key_items"][0])
     first.unpublish()
-    titles = card_titles(client.get("/themes/technology/"))
-    assert first.title not in titles
-    assert titles == CONTENT["themes"][0]["key_items"][1:]
+    response = client.get("/themes/technology/")
+    assert first.title not in card_titles(response)
+    assert key_item_titles(response) == CONTENT["themes"][0]["key_items"][1:]
     assert ThemeKeyItem.objects.filter(theme=technology).count() == 8
 
 
@@ -428,3 +442,39 @@ def test_items_cannot_take_a_library_route_as_slug(demo_site, slug):
     item.slug = slug
     with pytest.raises(ValidationError, match="library address of its own"):
         item.full_clean()
+
+
+# --- The site's address --------------------------------------------------------------------------
+# Served on another address (`make run PORT=8101`, or SITE_URL on a deployment), the site names that
+# address everywhere it gives a full URL: sitemap, API, canonical link, OpenGraph and JSON-LD.
+
+SITE_ADDRESS = "http://portal.test:8101"
+
+
+def test_full_urls_follow_site_url(demo_site, client, settings):
+    settings.SITE_URL = SITE_ADDRESS
+    assert demo.load() == ["updated the default site"]
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port) == ("portal.test", 8101)
+
+    item = LibraryItemPage.objects.get(title="PhotoDNA")
+    expected = f"{SITE_ADDRESS}/library/{item.slug}/"
+    page = text(client.get(item.url))
+    assert f'<link rel="canonical" href="{expected}">' in page
+    assert f'<meta property="og:url" content="{expected}">' in page
+    structured = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert json.loads(structured.group(1))["url"] == expected
+
+    assert f"<loc>{expected}</loc>" in text(client.get("/sitemap.xml"))
+    listing = client.get("/api/v2/items/", {"fields": "*"}).json()["items"]
+    assert {entry["meta"]["html_url"].split("/library/")[0] for entry in listing} == {SITE_ADDRESS}
+    every_url = " ".join([page, text(client.get("/sitemap.xml")), json.dumps(listing)])
+    assert ":8000" not in every_url
+
+
+def test_make_run_passes_its_port_as_the_site_address():
+    plan = subprocess.run(
+        ["make", "-n", "run", "PORT=8101"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "SITE_URL=http://127.0.0.1:8101 .venv/bin/python manage.py setup_demo" in plan
+    assert "SITE_URL=http://127.0.0.1:8101 .venv/bin/python manage.py runserver" in plan
