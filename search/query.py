@@ -3,7 +3,9 @@
 `SearchRequest.from_params` is the one place that reads search parameters (from the URL or the
 JSON API), caps and cleans them, so every engine receives the same well-formed request.
 `parse_text` turns the query box into clauses: words, "quoted phrases" and -exclusions, each with
-the editors' synonyms as alternatives. Engines only render those clauses into their own syntax.
+the editors' synonyms and the compound forms (written apart or together) as alternatives. Engines
+only render those clauses into their own syntax. `title_phrases` and `title_match` say which titles
+rank first (those equal to or starting with the query), the same on every engine.
 """
 
 import re
