@@ -227,9 +227,9 @@ class ContractCases(EngineCases):
         assert search(self.anonymous, '"dna photo"').total == 0  # phrases keep their order
 
     def test_a_theme_is_found_by_the_initiatives_it_lists(self):
-        assert titles(search(self.anonymous, "victim identification")) == [
-            "Victim and survivor support"
-        ]
+        found = titles(search(self.anonymous, "victim identification"))
+        assert found[0] == "Victim and survivor support"  # an initiative's title
+        assert "Technology" in found  # in an initiative's description
 
     def test_a_title_equal_to_or_starting_with_the_query_ranks_first(self):
         for query in ("end to end encryption", "E2EE", "end-to-end encryption"):
