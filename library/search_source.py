@@ -23,15 +23,23 @@ AUTOCOMPLETE_PUBLISHERS = 3
 
 
 def theme_entries(ids):
+    """The theme's introduction and the initiatives its page lists are its body: people look
+    for an initiative ("victim identification") by its own words."""
+    pages = ThemePage.objects.live().public().filter(pk__in=ids).prefetch_related("initiatives")
     return {
         page.pk: {
             "visibility": registry.PUBLIC,
             "title": page.title,
             "summary": page.search_description,
-            "body": strip_tags(page.introduction),
+            "body": "\n".join(
+                [
+                    strip_tags(page.introduction),
+                    *(f"{i.title}. {i.description}" for i in page.initiatives.all()),
+                ]
+            ),
             "url": page.url or "",
         }
-        for page in ThemePage.objects.live().public().filter(pk__in=ids)
+        for page in pages
     }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from search import registry, service
-from search.query import FACETS, SLUG_FACETS, SORTS, SearchRequest
+from search.query import FACETS, SLUG_FACETS, SORTS, VERBATIM, SearchRequest
 
 FACET_TITLES = {
     "content": "Content",
@@ -38,7 +38,16 @@ def _state(request):
         "year_from": [str(request.year_from)] if request.year_from else [],
         "year_to": [str(request.year_to)] if request.year_to else [],
         "sort": [request.sort] if request.sort != "relevance" else [],
+        VERBATIM: ["1"] if request.verbatim else [],
     }
+
+
+def search_instead_query(results):
+    """For results shown for a correction: the query string that searches for the text as typed
+    instead, the rest of the search kept ("" when the results are for the text as typed)."""
+    if not results.corrected:
+        return ""
+    return _query({**_state(results.request), VERBATIM: ["1"]})
 
 
 def _listed(facet, values):
@@ -138,8 +147,9 @@ def _page_context(results, page_count):
         "next_url": _query({**state, "page": [str(request.page + 1)]})
         if request.page < page_count
         else "",
-        "suggestion_url": _query({**state, "q": [results.suggestion]})
+        "suggestion_url": _query({**state, "q": [results.suggestion], VERBATIM: []})
         if results.suggestion
         else "",
+        "search_instead_url": search_instead_query(results),
         "state_query": _query(state)[1:],
     }

@@ -3,7 +3,9 @@
 `SearchRequest.from_params` is the one place that reads search parameters (from the URL or the
 JSON API), caps and cleans them, so every engine receives the same well-formed request.
 `parse_text` turns the query box into clauses: words, "quoted phrases" and -exclusions, each with
-the editors' synonyms as alternatives. Engines only render those clauses into their own syntax.
+the editors' synonyms and the compound forms (written apart or together) as alternatives. Engines
+only render those clauses into their own syntax. `title_phrases` and `title_match` say which titles
+rank first (those equal to or starting with the query), the same on every engine.
 """
 
 import re
@@ -23,6 +25,7 @@ SORTS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
 }
+VERBATIM = "verbatim"  # the URL parameter: "1" searches for the text as typed
 FACETS = ("content", "publisher", "type", "theme", "year", "language")
 SLUG_FACETS = tuple(facet for facet in FACETS if facet != "year")  # chosen by value, not range
 # The content facet: what a result is, in the words people filter by. Its values stand for entry
@@ -48,6 +51,13 @@ SEARCH_STOP_WORDS = frozenset(
     only own same so than too very s t can will just don should now
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
+
+
+# Compound words (see _with_compounds): a typed word of this many letters is also tried as two
+# words, each of at least COMPOUND_PART letters.
+COMPOUND_MIN_LENGTH = 6
+COMPOUND_MAX_LENGTH = 20
+COMPOUND_PART = 3
 
 
 class BadSearchRequest(ValueError):
@@ -76,6 +86,7 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     page_size: int = PAGE_SIZE
+    verbatim: bool = False  # search for the text as typed, never for a correction of it
     corrections: list = field(default_factory=list)  # what was cleaned up, said on the page
 
     @classmethod
@@ -94,6 +105,7 @@ class SearchRequest:
             problem(f"The search was shortened to its first {MAX_QUERY_LENGTH} characters.")
             text = text[:MAX_QUERY_LENGTH]
         request.text = text
+        request.verbatim = params.get(VERBATIM) == "1"
         for facet in SLUG_FACETS:
             values = [v for v in params.getlist(facet) if v and _is_slug(v)]
             if len(values) != len([v for v in params.getlist(facet) if v]):
@@ -166,7 +178,8 @@ class SearchResults:
     total: int
     hits: list
     facets: dict  # facet name -> list[FacetValue]
-    suggestion: str = ""
+    suggestion: str = ""  # a correction of the query's spelling, or ""
+    corrected: bool = False  # the hits are for the suggestion: the query as typed found nothing
     engine: str = ""
     degraded: bool = False  # the configured engine failed and the database answered instead
 
@@ -209,8 +222,79 @@ def parse_text(text, synonyms=None):
         for phrase in phrases:
             alternatives = (phrase, *synonyms.get(phrase, ()))
             clauses.append(Clause(tuple(dict.fromkeys(alternatives)), negated))
-    clauses = _merge_multiword_synonyms(clauses, synonyms)
+    clauses = _with_compounds(_merge_multiword_synonyms(clauses, synonyms))
     return [clause for clause in clauses if not _only_stop_words(clause)][:MAX_CLAUSES]
+
+
+def _with_compounds(clauses):
+    """Compound words match written apart or together ("Photo DNA" and "PhotoDNA",
+    "round table" and "roundtable"), on every engine alike, without a dictionary:
+
+    - two words typed apart also match written as one: each gets the pair joined as an
+      alternative (a lone stop word's clause does not, so it is still dropped: "we protect"
+      asks for "protect" or "weprotect");
+    - a long word typed as one also matches written as two: it gets each split into two
+      parts of at least COMPOUND_PART letters as a phrase alternative ("photo dna");
+    - a quoted phrase of two words also matches them written as one ("photo dna" finds
+      PhotoDNA); longer phrases and exclusions are taken as typed."""
+    single = [not clause.negated and len(clause.alternatives[0]) == 1 for clause in clauses]
+    extra = [[] for _ in clauses]
+    for index in range(len(clauses) - 1):
+        if not (single[index] and single[index + 1]):
+            continue
+        first, second = clauses[index].alternatives[0][0], clauses[index + 1].alternatives[0][0]
+        for position, word in ((index, first), (index + 1, second)):
+            if word not in SEARCH_STOP_WORDS:
+                extra[position].append((first + second,))
+    compounded = []
+    for clause, joined, typed in zip(clauses, extra, single, strict=True):
+        splits = _splits(clause.alternatives[0][0]) if typed else []
+        if not clause.negated and len(clause.alternatives[0]) == 2:
+            joined.append(("".join(clause.alternatives[0]),))
+        alternatives = (*clause.alternatives, *joined, *splits)
+        compounded.append(Clause(tuple(dict.fromkeys(alternatives)), clause.negated))
+    return compounded
+
+
+def _splits(word):
+    """The ways to read a long word as two, each part at least COMPOUND_PART letters and
+    neither part a stop word nor a number: "photodna" gives ("photo", "dna") among others."""
+    if not (COMPOUND_MIN_LENGTH <= len(word) <= COMPOUND_MAX_LENGTH) or not word.isalpha():
+        return []
+    return [
+        (word[:cut], word[cut:])
+        for cut in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1)
+        if word[:cut] not in SEARCH_STOP_WORDS and word[cut:] not in SEARCH_STOP_WORDS
+    ]
+
+
+def title_key(text):
+    """A title as title_phrases compares it: its words, lower case, stop words left out."""
+    return " ".join(word for word in words_of(text) if word not in SEARCH_STOP_WORDS)
+
+
+def title_phrases(clauses):
+    """What a title may equal or start with to rank first, as title_key()s: the query's words in
+    the order typed, and for a query of one clause each of its alternatives (synonyms, compound
+    forms: "E2EE" also stands for "end to end encryption")."""
+    positive = [clause for clause in clauses if not clause.negated]
+    if not positive:
+        return []
+    phrases = [tuple(word for clause in positive for word in clause.alternatives[0])]
+    if len(positive) == 1:
+        phrases.extend(positive[0].alternatives[1:])
+    keys = (title_key(" ".join(words)) for words in phrases)
+    return list(dict.fromkeys(key for key in keys if key))
+
+
+def title_match(key, phrases):
+    """2 when the title (a title_key) equals one of the phrases, written apart or together
+    ("PhotoDNA" equals "photo dna"); 1 when it starts with one; else 0. Every engine ranks
+    by this first, then by relevance."""
+    compact = key.replace(" ", "")
+    if any(compact == phrase.replace(" ", "") for phrase in phrases):
+        return 2
+    return 1 if any(key.startswith(phrase + " ") for phrase in phrases) else 0
 
 
 def _only_stop_words(clause):

@@ -56,14 +56,27 @@ def _with_fallback(operation):
 
 
 def run_search(request, visibilities):
-    clauses = parse_text(request.text, synonym_map())
-    results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
-    results.degraded = results.degraded or degraded
-    _label_facets(results)
+    """The results of the search. When it finds too little, a spelling correction is offered
+    (`suggestion`); when it finds nothing and the correction finds something, the results are
+    the correction's (`corrected`), unless the request asks for the text as typed (verbatim)."""
+    results = _search(request, request.text, visibilities)
     if request.text and results.total < SUGGEST_BELOW:
         suggestion, _ = _with_fallback(lambda e: e.suggest(request.text))
         if suggestion and suggestion.lower() != request.text.lower():
             results.suggestion = suggestion
+            if results.total == 0 and not request.verbatim:
+                corrected = _search(request, suggestion, visibilities)
+                if corrected.total:
+                    corrected.suggestion, corrected.corrected = suggestion, True
+                    results = corrected
+    return results
+
+
+def _search(request, text, visibilities):
+    clauses = parse_text(text, synonym_map())
+    results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
+    results.degraded = results.degraded or degraded
+    _label_facets(results)
     return results
 
 

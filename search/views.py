@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from search import registry, service
+from search.pages import search_instead_query
 from search.query import BadSearchRequest, SearchRequest
 
 
@@ -19,6 +20,10 @@ def results_as_json(results):
         "engine": results.engine,
         "degraded": results.degraded,
         "suggestion": results.suggestion,
+        # True when the results are for the suggestion, the query as typed having found
+        # nothing; search_instead_query is then the query string that asks for it as typed.
+        "corrected": results.corrected,
+        "search_instead_query": search_instead_query(results),
         "corrections": request.corrections,
         "results": [
             {

@@ -8,7 +8,15 @@ from elasticsearch.dsl import A, Index, Q, Search, analyzer, token_filter
 
 from search.backends.base import EngineError, SearchEngine
 from search.backends.facets import facet_lists
-from search.query import FACETS, Hit, SearchResults, content_counts, kinds_of
+from search.query import (
+    FACETS,
+    Hit,
+    SearchResults,
+    content_counts,
+    kinds_of,
+    title_key,
+    title_phrases,
+)
 
 TEXT_FIELDS = ["title^4", "summary^3", "publisher_names^2", "body^2", "attachments"]
 SNIPPET_FIELDS = ["summary", "body", "attachments", "title"]
@@ -21,6 +29,7 @@ FACET_FIELDS = {
     "language": "language",
 }
 FACET_SIZE = 200
+TITLE_BOOST = 1000.0  # above any text score of a search; see _title_boosts
 BULK_CHUNK = 500
 
 english = analyzer(
@@ -66,6 +75,9 @@ def index_definition(name, shards=1, replicas=0):
             date={"type": "date"},
             year={"type": "integer"},
             url={"type": "keyword", "index": False},
+            # search.query.title_key of the title, spaced and compact, for the title boosts
+            title_key={"type": "keyword"},
+            title_compact={"type": "keyword"},
         )
     )
     return index
@@ -107,6 +119,8 @@ def entry_source(entry):
         "date": entry.date.isoformat() if entry.date else None,
         "year": entry.year,
         "url": entry.url,
+        "title_key": title_key(entry.title),
+        "title_compact": title_key(entry.title).replace(" ", ""),
     }
 
 
@@ -118,6 +132,18 @@ def _clause_query(clause):
         for words in clause.alternatives
     ]
     return alternatives[0] if len(alternatives) == 1 else Q("bool", should=alternatives)
+
+
+def _title_boosts(clauses):
+    """Constant scores far above any text score, so a title equal to the query comes first and
+    one starting with it next (search.query.title_match), text relevance deciding within."""
+    phrases = title_phrases(clauses)
+    if not phrases:
+        return []
+    return [
+        Q("terms", title_compact=[p.replace(" ", "") for p in phrases], boost=2 * TITLE_BOOST),
+        *(Q("prefix", title_key={"value": p + " ", "boost": TITLE_BOOST}) for p in phrases),
+    ]
 
 
 def _filter_queries(request, excluding=None):
@@ -140,6 +166,7 @@ def build_search(request, clauses, visibilities):
         Q(
             "bool",
             must=positive or [Q("match_all")],
+            should=_title_boosts(clauses) if positive else [],
             must_not=negative,
             filter=[Q("terms", visibility=visibilities)],
         )

@@ -1,6 +1,8 @@
 """The same search behaviour on every engine: database (SQLite or PostgreSQL), OpenSearch and
 Elasticsearch. Each case runs once per engine available (see conftest.engine_kind)."""
 
+import re
+
 from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
 from django.test import TestCase, override_settings
@@ -32,6 +34,8 @@ E2EE_ARTICLE = (
     "I worked at Facebook — end-to-end encryption will sacrifice children’s safety at the altar "
     "of privacy"
 )
+BRIEFING = "Outcomes briefing – technology, privacy and rights roundtable"
+STRATEGIC_RESPONSE = "Guidance for implementing the Global Strategic Response"
 CSAM_REPORT = "Reviewing Child Sexual Abuse Material Reporting Functions on Popular Platforms"
 PRINCIPLES = "Voluntary Principles to Counter Online Child Sexual Exploitation and Abuse"
 PRINCIPLES_GUIDE = (
@@ -195,9 +199,46 @@ class ContractCases(EngineCases):
         kinds = {s["kind"] for s in service.autocomplete("nspc", anonymous)}
         assert "publisher" in kinds
 
-    def test_did_you_mean(self):
+    def test_no_results_but_a_confident_correction_shows_the_corrected_results(self):
         results = search(self.anonymous, "encrpytion")
-        assert results.suggestion == "encryption"
+        assert (results.suggestion, results.corrected) == ("encryption", True)
+        assert set(titles(results)) == {E2EE_REPORT, E2EE_ARTICLE}
+        assert "<mark>" in results.hits[0].snippet + results.hits[1].snippet
+        as_typed = search(self.anonymous, "encrpytion", verbatim=1)
+        assert (as_typed.total, as_typed.suggestion, as_typed.corrected) == (
+            0,
+            "encryption",
+            False,
+        )
+        nothing = search(self.anonymous, "zzzzqqqq")
+        assert (nothing.total, nothing.corrected) == (0, False)
+
+    def test_compound_words_match_written_apart_or_together(self):
+        apart = titles(search(self.anonymous, "Photo DNA"))
+        assert apart[0] == "PhotoDNA"
+        assert "Technology" in apart  # its introduction says "Photo DNA"
+        assert titles(search(self.anonymous, '"photo dna"'))[0] == "PhotoDNA"
+        together = search(self.anonymous, "photodna")
+        assert titles(together)[0] == "PhotoDNA"
+        theme = next(hit for hit in together.hits if hit.title == "Technology")
+        assert re.search(r"<mark>photo(</mark> <mark>| )dna</mark>", theme.snippet.lower())
+        assert titles(search(self.anonymous, "round table")) == [BRIEFING]
+        assert titles(search(self.anonymous, "decisionmakers")) == [STRATEGIC_RESPONSE]
+        assert search(self.anonymous, '"dna photo"').total == 0  # phrases keep their order
+
+    def test_a_theme_is_found_by_the_initiatives_it_lists(self):
+        found = titles(search(self.anonymous, "victim identification"))
+        assert found[0] == "Victim and survivor support"  # an initiative's title
+        assert "Technology" in found  # in an initiative's description
+
+    def test_a_title_equal_to_or_starting_with_the_query_ranks_first(self):
+        for query in ("end to end encryption", "E2EE", "end-to-end encryption"):
+            with self.subTest(query=query):
+                found = titles(search(self.anonymous, query))
+                assert found[0] == E2EE_REPORT
+                assert E2EE_ARTICLE in found  # its title holds the phrase later on
+        assert titles(search(self.anonymous, "prevention"))[0] == "Prevention"
+        assert titles(search(self.anonymous, "guidance"))[0] == STRATEGIC_RESPONSE
 
     def test_related_items(self):
         report = LibraryItemPage.objects.get(title=E2EE_REPORT)

@@ -378,7 +378,7 @@ def test_highlight_balances_and_escapes():
 def test_fts5_rendering():
     clauses = parse_text('csam "child safety" -video the', CSAM)
     assert render_fts5(clauses) == (
-        '("csam" OR "child sexual abuse material") AND ("child safety")',
+        '("csam" OR "child sexual abuse material") AND ("child safety" OR "childsafety")',
         '("video")',
     )
 

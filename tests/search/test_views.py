@@ -83,11 +83,34 @@ class SearchViews(TestCase):
         html = response.content.decode()
         assert "<html" not in html and "search-layout" in html
 
-    def test_did_you_mean_and_empty_help(self):
+    def test_a_misspelling_shows_the_corrected_results_and_can_be_searched_as_typed(self):
         html = self.client.get("/library/", {"q": "encrpytion"}).content.decode()
-        assert "Did you mean" in html and "encryption" in html
+        assert "Showing results for <strong>encryption</strong>" in html
+        assert "of 2 results for “encryption”" in html
+        assert "End-To-End Encryption" in html and "<mark>" in html
+        assert 'search instead for <a href="?q=encrpytion&amp;verbatim=1"' in html
+        assert "Did you mean" not in html
+        html = self.client.get("/library/", {"q": "encrpytion", "verbatim": "1"}).content.decode()
+        assert "No results for “encrpytion”" in html
+        assert 'Did you mean <a href="?q=encryption"' in html
+        assert "Showing results for" not in html
+        assert 'search for <a href="?q=encryption">encryption</a> instead' in html
         html = self.client.get("/library/", {"q": "zzzzqqqq"}).content.decode()
-        assert "Nothing matched" in html
+        assert "Nothing matched" in html and "Showing results for" not in html
+
+    def test_api_says_when_it_shows_a_correction(self):
+        data = self.client.get("/api/search/", {"q": "encrpytion"}).json()
+        assert (data["query"], data["suggestion"], data["corrected"]) == (
+            "encrpytion",
+            "encryption",
+            True,
+        )
+        assert data["total"] == 2
+        assert "End-To-End Encryption" in " ".join(r["title"] for r in data["results"])
+        assert data["search_instead_query"] == "?q=encrpytion&verbatim=1"
+        typed = self.client.get("/api/search/" + data["search_instead_query"]).json()
+        assert (typed["total"], typed["suggestion"], typed["corrected"]) == (0, "encryption", False)
+        assert typed["search_instead_query"] == ""
 
     def test_bad_input_gives_a_sensible_page(self):
         for params in BAD_PAGE_PARAMETERS:

@@ -26,9 +26,18 @@ from search.backends.database.schema import TABLE, fulltext_missing, install_ful
 from search.backends.database.terms import term_index
 from search.backends.facets import facet_lists
 from search.models import IndexEntry
-from search.query import SEARCH_STOP_WORDS, Hit, SearchResults, words_of
+from search.query import (
+    SEARCH_STOP_WORDS,
+    Hit,
+    SearchResults,
+    title_key,
+    title_match,
+    title_phrases,
+    words_of,
+)
 
 SUGGEST_MIN_LENGTH = 4
+TITLE_MATCH_WINDOW = 100
 
 
 class DatabaseEngine(SearchEngine):
@@ -46,6 +55,8 @@ class DatabaseEngine(SearchEngine):
             rows = dialect.match_rows(cursor, clauses, visibilities)
             matched, counts = filter_and_count(request, rows)
             sort_rows(matched, request.sort, ranked=bool(clauses))
+            if request.sort == "relevance":
+                self._raise_title_matches(cursor, matched, clauses)
             page = matched[request.offset : request.offset + request.page_size]
             hits = self._hits(cursor, dialect, clauses, page)
         return SearchResults(
@@ -55,6 +66,25 @@ class DatabaseEngine(SearchEngine):
             facets=facet_lists(request, counts),
             engine=self.name,
         )
+
+    @staticmethod
+    def _raise_title_matches(cursor, rows, clauses):
+        """Move the best-ranked rows whose title equals the query, then those whose title starts
+        with it, to the top (search.query.title_match), as the remote engine's title boosts do.
+        Only the first TITLE_MATCH_WINDOW rows are looked at: a title holding the query's
+        words is weighted highly, so it is among them."""
+        phrases = title_phrases(clauses)
+        head = rows[:TITLE_MATCH_WINDOW]
+        if not phrases or len(head) < 2:
+            return
+        ids = [row[ID] for row in head]
+        cursor.execute(f"SELECT id, title FROM {TABLE} WHERE id IN ({placeholders(ids)})", ids)
+        matches = {
+            entry_id: title_match(title_key(title), phrases)
+            for entry_id, title in cursor.fetchall()
+        }
+        head.sort(key=lambda row: matches.get(row[ID], 0), reverse=True)  # stable
+        rows[:TITLE_MATCH_WINDOW] = head
 
     @staticmethod
     def _hits(cursor, dialect, clauses, page):
