@@ -114,6 +114,8 @@ DATABASES = {
         "DATABASE_URL",
         f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         pool_size=env.integer("DATABASE_POOL_SIZE", 8),
+        # PgBouncer in transaction pooling between the site and PostgreSQL (deploy/README.md).
+        pgbouncer=env.flag("DATABASE_PGBOUNCER", default=False),
     )
 }
 if not env.text("DATABASE_URL"):
@@ -121,12 +123,21 @@ if not env.text("DATABASE_URL"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
-REDIS_URL = env.redis_url("REDIS_URL")
+# Sentinels, when given, name the Redis primary and replace REDIS_URL.
+REDIS_URL = env.redis_sentinels("REDIS_SENTINELS") or env.redis_url("REDIS_URL")
+# Posts pass through the channel layer: in production its messages are encrypted in Redis.
+CHANNEL_LAYER_ENCRYPTION_KEYS = env.word_list("CHANNEL_LAYER_ENCRYPTION_KEYS")
+if REDIS_URL and not DEBUG and not CHANNEL_LAYER_ENCRYPTION_KEYS:
+    raise env.ConfigError(
+        "CHANNEL_LAYER_ENCRYPTION_KEYS", "must be set when DEBUG is false and Redis is used"
+    )
 # Redis carries hints and counts, never the truth: config.cache and config.layers keep posting,
 # signing in and open sockets working while it is away.
 if REDIS_URL:
     CACHES = cache.redis_caches(REDIS_URL)
-    CHANNEL_LAYERS = {"default": layers.redis_layer(REDIS_URL)}
+    CHANNEL_LAYERS = {
+        "default": layers.redis_layer(REDIS_URL, encryption_keys=CHANNEL_LAYER_ENCRYPTION_KEYS)
+    }
 else:
     CACHES = cache.memory_caches()
     CHANNEL_LAYERS = {"default": layers.memory_layer()}
