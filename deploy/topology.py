@@ -16,6 +16,7 @@ Ctrl+C. The other two print the files an operator installs (deploy/README.md).
 
 import argparse
 import configparser
+import contextlib
 import datetime
 import os
 import re
@@ -50,14 +51,19 @@ def render(template, values):
 
 
 def unit_command(unit, instance=""):
-    """The ExecStart of a deploy/systemd unit as an argument list, for this checkout's Python."""
+    """The ExecStart of a deploy/systemd unit as an argument list, for this checkout's Python,
+    and the variables its Environment= line sets."""
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str
     parser.read(DEPLOY / "systemd" / unit)
-    command = shlex.split(parser["Service"]["ExecStart"].replace("%i", instance))
+    service = parser["Service"]
+    command = shlex.split(service["ExecStart"].replace("%i", instance))
     if command[0] == INSTALLED_PYTHON:
         command[0] = sys.executable
-    return command
+    variables = dict(
+        assignment.split("=", 1) for assignment in shlex.split(service.get("Environment", ""))
+    )
+    return command, variables
 
 
 def nginx_site(
@@ -282,11 +288,12 @@ class Topology:
         self.manage("check_services")
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
-        environment = {**os.environ, **self.environment}
-        for port in self.web_ports:
-            self.spawn(f"web-{port}", unit_command("portal-web@.service", str(port)), cwd=ROOT,
-                       env=environment)
-        self.spawn("worker", unit_command("portal-worker.service"), cwd=ROOT, env=environment)
+        units = {f"web-{port}": ("portal-web@.service", str(port)) for port in self.web_ports}
+        units["worker"] = ("portal-worker.service", "")
+        for name, (unit, instance) in units.items():
+            command, variables = unit_command(unit, instance)
+            environment = {**os.environ, **self.environment, **variables}
+            self.spawn(name, command, cwd=ROOT, env=environment)
         for port in self.web_ports:
             wait_for_port(port, self.processes[f"web-{port}"], self.log_path(f"web-{port}"))
         self.start_nginx()
@@ -412,10 +419,8 @@ def main(argv=None):
     with topology:
         print(f"The Protectors' Portal answers at {topology.url} (self-signed certificate)")
         print(f"logs: {workdir / 'logs'}; Ctrl+C stops it")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
