@@ -175,11 +175,8 @@ def test_pgbouncer_leaves_nothing_open_across_transactions():
 
 
 def test_production_with_redis_needs_channel_layer_keys():
-    """Posts pass through the channel layer: in production they must not sit in Redis readable."""
+    """Posts pass through the channel layer: in production they must not sit in Redis readable.
+    (tests/deploy runs the site with DEBUG=false, Redis and keys.)"""
     variables = {**PRODUCTION, "REDIS_URL": closed_port_url("redis") + "/0"}
     result = manage("check", env=variables, check=False)
     assert result.stderr.strip().startswith("configuration error: CHANNEL_LAYER_ENCRYPTION_KEYS: ")
-    keyed = manage(
-        "check", env={**variables, "CHANNEL_LAYER_ENCRYPTION_KEYS": "k1,k2"}, check=False
-    )
-    assert keyed.returncode == 0, keyed.stderr
