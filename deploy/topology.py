@@ -264,16 +264,22 @@ class Topology:
         return self.processes[name]
 
     def manage(self, *args):
-        result = subprocess.run(
+        """Starts manage.py with the processes' environment; finish() waits for it."""
+        return subprocess.Popen(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env={**os.environ, **self.environment},
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        if result.returncode:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+
+    @staticmethod
+    def finish(command):
+        output, errors = command.communicate()
+        if command.returncode:
+            raise RuntimeError(f"{shlex.join(command.args[1:])} failed:\n{errors[-3000:]}")
+        return output
 
     def start(self):
         for folder in ("logs", "pgbouncer", "nginx/temp", "var/media"):
@@ -283,11 +289,13 @@ class Topology:
             self.workdir.chmod(0o755)
             shutil.chown(self.workdir / "pgbouncer", "postgres")
             shutil.chown(self.workdir / "logs", "postgres")
+        # The release step of deploy/README.md, through PgBouncer like everything else;
+        # collecting the static files needs no database, so it runs alongside.
+        collecting = self.manage("collectstatic", "--noinput")
         self.start_pgbouncer()
-        # The release step of deploy/README.md, through PgBouncer like everything else.
-        self.manage("check_services")
-        self.manage("migrate", "--noinput")
-        self.manage("collectstatic", "--noinput")
+        self.finish(self.manage("check_services"))
+        self.finish(self.manage("migrate", "--noinput"))
+        self.finish(collecting)
         units = {f"web-{port}": ("portal-web@.service", str(port)) for port in self.web_ports}
         units["worker"] = ("portal-worker.service", "")
         for name, (unit, instance) in units.items():
