@@ -9,6 +9,8 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-7f3a9c1e2b4d6f8a0c",
     "ALLOWED_HOSTS": "portal.example.org",
+    # The services profile sets REDIS_URL, with which production needs channel-layer keys.
+    "CHANNEL_LAYER_ENCRYPTION_KEYS": "a-channel-layer-key-for-the-production-settings",
 }
 
 
@@ -177,6 +179,10 @@ def test_pgbouncer_leaves_nothing_open_across_transactions():
 def test_production_with_redis_needs_channel_layer_keys():
     """Posts pass through the channel layer: in production they must not sit in Redis readable.
     (tests/deploy runs the site with DEBUG=false, Redis and keys.)"""
-    variables = {**PRODUCTION, "REDIS_URL": closed_port_url("redis") + "/0"}
+    variables = {
+        **PRODUCTION,
+        "REDIS_URL": closed_port_url("redis") + "/0",
+        "CHANNEL_LAYER_ENCRYPTION_KEYS": "",
+    }
     result = manage("check", env=variables, check=False)
     assert result.stderr.strip().startswith("configuration error: CHANNEL_LAYER_ENCRYPTION_KEYS: ")
