@@ -28,7 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from deploy.topology import Topology
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, manage
 from tests.e2e.test_forum import (
     LIVE,
     reply_live,
@@ -51,6 +51,10 @@ SECURITY_HEADERS = (
     "strict-transport-security",
 )
 YEAR = "public, max-age=31536000, immutable"
+# The topology's certificate is self-signed.
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
 
 
 def postgres_tool(name):
@@ -92,19 +96,15 @@ def own_postgres(postgres_url):
 def topology(own_postgres, running_site, redis_url, opensearch_url):
     server, url = own_postgres
     started = time.monotonic()
-    dump = subprocess.Popen(
-        [postgres_tool("pg_dump"), "-Fc", "-d", running_site.environment["DATABASE_URL"]],
-        stdout=subprocess.PIPE,
-    )
-    restore = subprocess.run(
-        [postgres_tool("pg_restore"), "--no-owner", "--no-privileges", "-d", url],
-        stdin=dump.stdout,
-        capture_output=True,
-        text=True,
-    )
-    assert dump.wait() == 0 and restore.returncode == 0, restore.stderr
+    # The topology starts from a backup of the running site, restored into its empty database.
+    backup = Path(tempfile.mkdtemp(prefix="portal-backup-"))
     workdir = Path(tempfile.mkdtemp(prefix="portal-topology-"))
-    shutil.copytree(running_site.environment["MEDIA_ROOT"], workdir / "var" / "media")
+    manage("backup", str(backup), env=running_site.environment)
+    restored = {"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "var" / "media")}
+    manage("restore", str(backup), env=restored)
+    refused = manage("restore", str(backup), env=restored, check=False)
+    assert "restore only into an empty one" in refused.stderr
+    shutil.rmtree(backup)
     site = Topology(
         workdir,
         url,
@@ -119,7 +119,7 @@ def topology(own_postgres, running_site, redis_url, opensearch_url):
         copied = time.monotonic()
         site.start()
         print(
-            f"\ntopology: database copied in {copied - started:.1f} s, "
+            f"\ntopology: backup restored in {copied - started:.1f} s, "
             f"up {time.monotonic() - copied:.1f} s later"
         )
         yield site
@@ -151,7 +151,13 @@ def open_and_find_process(page, url, topology, thread_path):
     return port, url, thread_path
 
 
-def test_members_on_different_processes_talk_live_through_nginx(browser, topology):
+def main_text(html):
+    """The words of a page's <main>, without its markup."""
+    main = html[html.index("<main") : html.index("</main>")]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+
+
+def test_members_on_different_processes_talk_live_through_nginx(browser, topology, running_site):
     def member_page(role):
         context = browser.new_context(base_url=topology.url, ignore_https_errors=True)
         context.set_default_timeout(15_000)
@@ -182,9 +188,11 @@ def test_members_on_different_processes_talk_live_through_nginx(browser, topolog
     reply_live(moderator, answer)
     expect(member.locator("article.post", has_text=answer)).to_be_visible(timeout=LIVE)
 
-    # A document, through nginx to Django's privacy check; static files from nginx's disk.
+    # The restored site serves the pages the backed-up one did; a document goes through nginx
+    # to Django's privacy check; static files come from nginx's disk.
     item = member.goto(ITEM)
     assert item.ok
+    assert main_text(read(running_site.url + ITEM)) == main_text(read(topology.url + ITEM))
     with member.expect_download() as download_info:
         member.get_by_role("link", name="Download the report").click()
     assert download_info.value.failure() is None
@@ -205,16 +213,19 @@ def test_members_on_different_processes_talk_live_through_nginx(browser, topolog
 
 
 def fetch(url):
-    insecure = ssl.create_default_context()
-    insecure.check_hostname = False
-    insecure.verify_mode = ssl.CERT_NONE
+    """The status of a visitor's GET, or None when nothing answered."""
     try:
-        with urllib.request.urlopen(url, timeout=15, context=insecure) as response:
+        with urllib.request.urlopen(url, timeout=15, context=INSECURE) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
     except OSError:
         return None
+
+
+def read(url):
+    with urllib.request.urlopen(url, timeout=15, context=INSECURE) as response:
+        return response.read().decode()
 
 
 def pgbouncer_pools(topology):
