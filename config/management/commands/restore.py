@@ -34,6 +34,7 @@ class Command(BaseCommand):
             )
         run_tool(
             "pg_restore",
+            f"--dbname={connection.settings_dict['NAME']}",  # it reads no PGDATABASE
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",
