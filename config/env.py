@@ -154,25 +154,33 @@ SEARCH_ENGINES = ("database", "opensearch", "elasticsearch")
 def search(name):
     """Parse SEARCH_URL: `<engine>+<http|https>://host:port`, or unset for the database engine.
 
-    Returns {"ENGINE": ..., "URL": ...}. The engine kind rides in the scheme so one variable says
-    both which adapter to use and where the node is.
+    A cluster lists its nodes, comma-separated: `opensearch+http://node1:9200,node2:9200`.
+    Returns {"ENGINE": ..., "URL": ...}, URL being the node addresses, comma-separated. The engine
+    kind rides in the scheme so one variable says both which adapter to use and where the nodes are.
     """
     raw = text(name)
     if not raw or raw == "database":
         return {"ENGINE": "database", "URL": ""}
-    parts = urlsplit(raw)
-    engine, _, transport = parts.scheme.partition("+")
-    if engine not in SEARCH_ENGINES or transport not in {"http", "https"} or not parts.hostname:
+    scheme, separator, rest = raw.partition("://")
+    engine, _, transport = scheme.partition("+")
+    if engine not in SEARCH_ENGINES or transport not in {"http", "https"} or not separator:
         raise ConfigError(
             name,
             "expected opensearch+http://host:port, elasticsearch+https://host:port or 'database', "
             f"got {raw!r}",
         )
-    try:
-        parts.port  # noqa: B018 - urlsplit validates the port lazily
-    except ValueError:
-        raise ConfigError(name, f"bad port in {raw!r}") from None
-    return {"ENGINE": engine, "URL": parts._replace(scheme=transport).geturl()}
+    netloc, slash, path = rest.partition("/")
+    nodes = []
+    for host in netloc.split(","):
+        parts = urlsplit(f"{transport}://{host}{slash}{path}")
+        if not parts.hostname:
+            raise ConfigError(name, f"a node address is missing in {raw!r}")
+        try:
+            parts.port  # noqa: B018 - urlsplit validates the port lazily
+        except ValueError:
+            raise ConfigError(name, f"bad port in {raw!r}") from None
+        nodes.append(parts.geturl())
+    return {"ENGINE": engine, "URL": ",".join(nodes)}
 
 
 def email(name):

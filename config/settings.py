@@ -145,7 +145,13 @@ else:
 
 # The public search service (search/): which engine, and where. Wagtail's own backend below keeps
 # serving the admin's page and document search.
-SEARCH = {**env.search("SEARCH_URL"), "INDEX": env.text("SEARCH_INDEX", "portal-library")}
+SEARCH = {
+    **env.search("SEARCH_URL"),
+    "INDEX": env.text("SEARCH_INDEX", "portal-library"),
+    # A cluster keeps each shard on SEARCH_REPLICAS more nodes, so losing a node loses no data.
+    "SHARDS": env.integer("SEARCH_SHARDS", 1),
+    "REPLICAS": env.integer("SEARCH_REPLICAS", 0),
+}
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 TASK_BACKEND = env.text("TASK_BACKEND", "immediate")
@@ -249,6 +255,19 @@ PORTAL_EDIT_GRACE_SECONDS = env.integer("PORTAL_EDIT_GRACE_SECONDS", 5 * 60)
 # Hold a new member's first N posts for a moderator's approval (0: publish at once).
 PORTAL_HOLD_FIRST_POSTS = env.integer("PORTAL_HOLD_FIRST_POSTS", 0)
 
+# Attachments (portal.actions.attachments): limits members meet with a message, not an error.
+ATTACHMENT_MAX_BYTES = env.integer("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+ATTACHMENTS_PER_POST = env.integer("ATTACHMENTS_PER_POST", 5)
+ATTACHMENT_DAILY_QUOTA_BYTES = env.integer("ATTACHMENT_DAILY_QUOTA_BYTES", 100 * 1024 * 1024)
+# Files per member per window of seconds, counted in the shared cache as posts are.
+ATTACHMENT_UPLOAD_RATE = env.rate("ATTACHMENT_UPLOAD_RATE", "20/3600")
+# Files the hash list matched are kept this long as evidence, then purged (purge_quarantine).
+QUARANTINE_RETENTION_DAYS = env.integer("QUARANTINE_RETENTION_DAYS", 365)
+SUSPEND_ON_HASH_MATCH = env.flag("SUSPEND_ON_HASH_MATCH", default=True)
+# Behind nginx: the internal location that serves the attachments folder (deploy/README.md);
+# Django then checks the policy and names the file, and the proxy sends the bytes.
+ATTACHMENT_ACCEL_REDIRECT = env.text("ATTACHMENT_ACCEL_REDIRECT")
+
 # --- Files -----------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -256,8 +275,20 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.text("MEDIA_ROOT") or VAR_DIR / "media")
+# Attachments and quarantine live apart from MEDIA_ROOT, in folders no URL maps to: files leave
+# them only through the attachment view, which asks the policy first.
+PRIVATE_FILES_ROOT = Path(env.text("PRIVATE_FILES_ROOT") or VAR_DIR / "private")
+_PRIVATE = {"file_permissions_mode": 0o600, "directory_permissions_mode": 0o700}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_FILES_ROOT / "attachments", **_PRIVATE},
+    },
+    "quarantine": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_FILES_ROOT / "quarantine", **_PRIVATE},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -75,6 +75,7 @@ def nginx_site(
     certificate_key,
     static_root,
     media_root,
+    private_files_root,
     http_port=80,
     https_port=443,
     acme_root="/var/www/letsencrypt",
@@ -93,6 +94,7 @@ def nginx_site(
             "CERTIFICATE_KEY": certificate_key,
             "STATIC_ROOT": str(static_root).rstrip("/"),
             "MEDIA_ROOT": str(media_root).rstrip("/"),
+            "PRIVATE_FILES_ROOT": str(private_files_root).rstrip("/"),
             "ACME_ROOT": acme_root,
             "PROXY_HEADERS": proxy_headers,
         },
@@ -243,6 +245,8 @@ class Topology:
             "TASK_BACKEND": "database",
             "VAR_DIR": str(self.var_dir),
             "MEDIA_ROOT": str(self.var_dir / "media"),
+            "PRIVATE_FILES_ROOT": str(self.var_dir / "private"),
+            "ATTACHMENT_ACCEL_REDIRECT": "/protected-attachments/",
             **self.extra_environment,
         }
 
@@ -343,6 +347,7 @@ class Topology:
                 certificate_key=key,
                 static_root=self.var_dir / "static",
                 media_root=self.var_dir / "media",
+                private_files_root=self.var_dir / "private",
                 http_port=self.http_port,
                 https_port=self.https_port,
                 acme_root=prefix / "acme",
@@ -407,6 +412,7 @@ def main(argv=None):
                 certificate_key=args.certificate_key or f"{letsencrypt}/privkey.pem",
                 static_root=f"{args.root}/var/static",
                 media_root=f"{args.root}/var/media",
+                private_files_root=f"{args.root}/var/private",
             ),
             end="",
         )

@@ -6,7 +6,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Protectors' Portal"
 
     def ready(self):
-        # Importing these connects their signal receivers (the audit log's, signing out's) and
-        # registers threads with search.
+        # Importing these connects their signal receivers (the audit log's, signing out's,
+        # deleting files with their rows) and registers threads with search.
         from portal import audit, search_source  # noqa: F401
-        from portal.actions import admission  # noqa: F401
+        from portal.actions import admission, attachments  # noqa: F401

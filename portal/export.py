@@ -1,6 +1,6 @@
 """A member's own data, as one JSON document they can download."""
 
-from portal.models import AuditEvent, Follow, Notification, Post, Report
+from portal.models import Attachment, AuditEvent, Follow, Notification, Post, Report
 
 
 def _rows(queryset, *fields):
@@ -52,6 +52,19 @@ def member_data(user):
             "created",
             "edited_at",
             "state",
+        ),
+        # The files themselves are downloaded from their posts; files the hash list held back
+        # are evidence, not listed here.
+        "attachments": _rows(
+            Attachment.objects.filter(uploader=user).order_by("created"),
+            "post__thread_id",
+            "post__number",
+            "original_name",
+            "size",
+            "content_type",
+            "state",
+            "sensitive_reason",
+            "created",
         ),
         "reports_made": _rows(
             Report.objects.filter(reporter=user), "post_id", "reason", "created", "resolution"

@@ -1,6 +1,8 @@
 """Forms render fields and keep what was typed; the rules themselves live in portal.actions."""
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from portal.models import Category, Membership, User
 
@@ -34,13 +36,52 @@ def _source_field(label="Your post"):
     )
 
 
-class PostForm(forms.Form):
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Any number of files, as a list; the limits and the safety pipeline are the action's."""
+
+    # What the picker offers; the safety pipeline decides from the content, not from this.
+    ACCEPT = ".pdf,.docx,.xlsx,.pptx,.odt,.png,.jpg,.jpeg,.webp"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Attach files",
+            required=False,
+            widget=MultipleFileInput(attrs={"accept": self.ACCEPT}),
+            **kwargs,
+        )
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [file for file in files if file]
+
+
+def attachments_help():
+    return (
+        f"PDF, Word, Excel, PowerPoint, OpenDocument text, PNG, JPEG or WebP: up to "
+        f"{settings.ATTACHMENTS_PER_POST} files of {filesizeformat(settings.ATTACHMENT_MAX_BYTES)} "
+        f"each. Every file is checked for safety before anyone can open it."
+    )
+
+
+class AttachingForm(forms.Form):
+    attachments = AttachmentsField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = attachments_help()
+
+
+class PostForm(AttachingForm):
     source = _source_field()
     quoted = forms.IntegerField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
-class ThreadForm(forms.Form):
+class ThreadForm(AttachingForm):
     title = forms.CharField(max_length=200, required=False)
     source = _source_field("First post")
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
@@ -83,6 +124,12 @@ class ProfileForm(forms.ModelForm):
         fields = ["display_name", "organisation", "bio"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"display_name": "Shown to members beside your posts."}
+
+
+class DisplayForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["blur_images"]
 
 
 class PreferencesForm(forms.ModelForm):

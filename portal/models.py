@@ -5,8 +5,10 @@ Writes to these models go through `portal.actions`; who may read or do what is `
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import LazyObject
 
 
 class User(AbstractUser):
@@ -30,6 +32,11 @@ class User(AbstractUser):
     notify_replies = models.BooleanField("replies in threads I follow", default=True)
     notify_mentions = models.BooleanField("mentions and quotes of my posts", default=True)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
+    blur_images = models.BooleanField(
+        "blur all images until I show them",
+        default=False,
+        help_text="Images with a content warning are always blurred.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -192,6 +199,9 @@ class Post(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # A content warning: the post's images stay blurred until a member chooses to show them.
+    sensitive = models.BooleanField(default=False)
+    sensitive_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -285,6 +295,7 @@ class Notification(models.Model):
         REPLY = "reply", "replied in"
         MENTION = "mention", "mentioned you in"
         QUOTE = "quote", "quoted you in"
+        HASH_MATCH = "hash_match", "attached an image on the hash list to a held post in"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -304,3 +315,104 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.post}"
+
+
+class NamedStorage(LazyObject):
+    """The storage STORAGES names, looked up at each use rather than once when the model loads,
+    so the fields follow a change of the setting (Django's `storages` forgets its instances
+    then, as tests that override STORAGES rely on)."""
+
+    def __init__(self, alias):
+        self.__dict__["alias"] = alias
+
+    @property
+    def _wrapped(self):
+        return storages[self.__dict__["alias"]]
+
+    def _setup(self):
+        pass  # _wrapped is never empty
+
+
+def attachment_storage():
+    """Files that passed the safety pipeline: private, served only through the policy."""
+    return NamedStorage("attachments")
+
+
+def quarantine_storage():
+    """Files nobody may fetch: hash-list matches kept as evidence, and files waiting for clamd."""
+    return NamedStorage("quarantine")
+
+
+class Attachment(models.Model):
+    """A file attached to a post. Its bytes reach the attachments storage only once the safety
+    pipeline has passed them; until clamd has scanned them they wait in the quarantine storage
+    (unscanned_file) and nobody is served them."""
+
+    class State(models.TextChoices):
+        PENDING_SCAN = "pending_scan", "Waiting for the malware scan"
+        READY = "ready", "Ready"
+        REMOVED = "removed", "Removed"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(storage=attachment_storage, upload_to="%Y/%m/", blank=True)
+    unscanned_file = models.FileField(
+        storage=quarantine_storage, upload_to="unscanned/%Y/%m/", blank=True
+    )
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120, blank=True)
+    is_image = models.BooleanField(default=False)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.READY)
+    removed_reason = models.CharField(max_length=300, blank=True)
+    sensitive = models.BooleanField(default=False)
+    sensitive_reason = models.CharField(max_length=200, blank=True)
+    extracted_text = models.TextField(blank=True)
+    scan_attempts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["uploader", "created"]), models.Index(fields=["state"])]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def blurred(self):
+        """Whether its image is blurred for everyone until shown: a warning on it or its post."""
+        return self.is_image and (self.sensitive or self.post.sensitive)
+
+    @property
+    def warning(self):
+        return self.sensitive_reason if self.sensitive else self.post.sensitive_reason
+
+
+class QuarantinedFile(models.Model):
+    """A file the hash list matched: kept as evidence for QUARANTINE_RETENTION_DAYS, never shown
+    to anyone; staff see these fields only. Who uploaded it is kept as text too, so the record
+    outlives the account."""
+
+    file = models.FileField(storage=quarantine_storage, upload_to="matched/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    pdq = models.CharField(max_length=64)
+    distance = models.PositiveSmallIntegerField()
+    hash_entry_id = models.PositiveBigIntegerField(help_text="The matching hash list entry.")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploader_label = models.CharField(max_length=254)
+    post = models.ForeignKey(
+        Post, null=True, on_delete=models.SET_NULL, related_name="quarantined_files"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"Quarantined file {self.pk} from {self.uploader_label}"

@@ -48,6 +48,21 @@ def post_published(post, mentioned):
     return created
 
 
+def hash_list_matched(post, uploader):
+    """Alert staff and the moderators who see the held post: in the site, live, and by e-mail at
+    once, whatever their digest choice (only "never" is respected), since this cannot wait."""
+    created = Notification.objects.bulk_create(
+        Notification(user=moderator, kind=Notification.Kind.HASH_MATCH, post=post, actor=uploader)
+        for moderator in policy.moderators().select_related("membership")
+        if policy.can_view_post(moderator, post)
+    )
+    events.notifications_created(created)
+    emailed = [n.pk for n in created if n.user.email_frequency != User.EmailFrequency.OFF]
+    if emailed:
+        transaction.on_commit(lambda: send_notification_emails.enqueue(emailed))
+    return created
+
+
 def unsubscribe_token(user):
     return signing.dumps({"user": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
 

@@ -85,6 +85,13 @@ def members():
     )
 
 
+def moderators():
+    """Everyone is_moderator says yes to: who hears of a hash-list match."""
+    return members().filter(
+        Q(is_staff=True) | Q(is_superuser=True) | Q(membership__role=Membership.Role.MODERATOR)
+    )
+
+
 def is_moderator(user):
     if is_staff(user) and not is_suspended(user):
         return True
@@ -211,6 +218,29 @@ def can_read_post_content(user, post):
     if post.state in (post.State.HIDDEN, post.State.DELETED):
         return is_moderator(user)
     return can_view_post(user, post)
+
+
+def can_view_attachment(user, attachment):
+    """A file is served to whoever may read its post, once the safety pipeline has passed it."""
+    return attachment.state == attachment.State.READY and can_read_post_content(
+        user, attachment.post
+    )
+
+
+def can_set_content_warning(user, post):
+    """The author of a post, or a moderator of its thread, marks it or its files sensitive."""
+    return can_edit_post(user, post) or can_moderate_thread(user, post.thread)
+
+
+def can_remove_attachment(user, attachment):
+    return attachment.state != attachment.State.REMOVED and can_moderate_thread(
+        user, attachment.post.thread
+    )
+
+
+def can_view_quarantine(user):
+    """Staff see what the hash list held back: its records, never its files."""
+    return is_staff(user)
 
 
 def can_edit_post(user, post):

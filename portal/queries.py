@@ -50,7 +50,11 @@ def is_following(user, *, thread=None, category=None):
 
 def visible_posts(user, thread):
     posts = policy.visible_posts(user).filter(thread=thread)
-    return posts.select_related("author", "thread").annotate(revision_count=Count("revisions"))
+    return (
+        posts.select_related("author", "thread")
+        .prefetch_related("attachments", "quarantined_files")
+        .annotate(revision_count=Count("revisions"))
+    )
 
 
 def thread_page(user, thread, page_number=None):

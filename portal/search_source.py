@@ -16,7 +16,7 @@ from wagtail.signals import page_published, page_unpublished, post_page_move
 
 import search
 from portal import policy
-from portal.models import Category, Post, Thread
+from portal.models import Attachment, Category, Post, Thread
 from portal.sanitize import plain_text
 from search import registry
 
@@ -31,8 +31,14 @@ THREAD_SUMMARY_CHARS = 300
 def thread_entries(ids):
     """Index fields of the threads among ids still open (not merged into another): only their
     visible posts' text, read in a fixed number of queries."""
+    files = Attachment.objects.filter(state=Attachment.State.READY).only(
+        "post", "original_name", "extracted_text"
+    )
     visible = (
-        Post.objects.filter(state=Post.State.VISIBLE).order_by("number").only("thread", "html")
+        Post.objects.filter(state=Post.State.VISIBLE)
+        .order_by("number")
+        .only("thread", "html")
+        .prefetch_related(Prefetch("attachments", queryset=files))
     )
     found = list(
         Thread.objects.filter(pk__in=ids, merged_into__isnull=True)
@@ -51,8 +57,9 @@ def _thread_fields(thread, public_themes):
     for post in thread.visible_posts:
         if length >= MAX_THREAD_CHARS:
             break
-        texts.append(plain_text(post.html))
-        length += len(texts[-1]) + 1
+        for text in _post_texts(post):
+            texts.append(text)
+            length += len(text) + 1
     theme = thread.category.theme
     last_activity = timezone.localdate(thread.last_activity)
     return {
@@ -65,6 +72,13 @@ def _thread_fields(thread, public_themes):
         "year": last_activity.year,
         "url": reverse("portal:thread", args=[thread.pk]),
     }
+
+
+def _post_texts(post):
+    """A post's words, then its files' names and text: whoever may find the thread may read
+    them."""
+    files = [f"{file.original_name}\n{file.extracted_text}" for file in post.attachments.all()]
+    return [plain_text(post.html), *files]
 
 
 def _shorten(text, limit):

@@ -21,6 +21,9 @@ urlpatterns = [
     path("p/<id:pk>/report/", views.report_post, name="report-post"),
     path("p/<id:pk>/moderate/", views.moderate_post, name="moderate-post"),
     path("p/<id:pk>/history/", views.post_history, name="post-history"),
+    path("p/<id:pk>/warning/", views.content_warning, name="content-warning"),
+    path("files/<id:pk>/remove/", views.remove_attachment, name="remove-attachment"),
+    path("files/<id:pk>/<str:name>", views.attachment, name="attachment"),
     path("preview/", views.preview, name="preview"),
     path("members/autocomplete/", views.member_autocomplete, name="member-autocomplete"),
     path("notifications/", views.notifications, name="notifications"),
@@ -34,4 +37,5 @@ urlpatterns = [
     path("moderation/members/", views.members, name="members"),
     path("moderation/members/<id:pk>/", views.member, name="member"),
     path("moderation/audit/", views.audit_log, name="audit-log"),
+    path("moderation/quarantine/", views.quarantine, name="quarantine"),
 ]

@@ -3,15 +3,18 @@ write through portal.actions; a failed action re-renders the form with what was 
 
 import functools
 import json
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +25,7 @@ from portal.audit import client_ip
 from portal.export import member_data
 from portal.forms import (
     ApplicationForm,
+    DisplayForm,
     EditForm,
     MergeForm,
     MoveForm,
@@ -32,7 +36,17 @@ from portal.forms import (
     RoleForm,
     ThreadForm,
 )
-from portal.models import AuditEvent, Category, Membership, Post, Report, Thread, User
+from portal.models import (
+    Attachment,
+    AuditEvent,
+    Category,
+    Membership,
+    Post,
+    QuarantinedFile,
+    Report,
+    Thread,
+    User,
+)
 from portal.notify import user_for_unsubscribe_token
 
 
@@ -71,7 +85,19 @@ def _posted(request):
 
 
 def _apply_form_error(form, error):
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    field = error.field if error.field in form.fields else None
+    for message in getattr(error, "messages", [error.message]):
+        form.add_error(field, message)
+
+
+def _wants_json(request):
+    """The attaching script posts forms itself, to show upload progress, and reads the answer
+    as JSON; without it the same view answers with pages."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _form_errors_json(form):
+    return JsonResponse({"errors": {k: list(v) for k, v in form.errors.items()}}, status=400)
 
 
 def _back(request, fallback):
@@ -183,7 +209,7 @@ def new_thread(request, slug):
     category = get_object_or_404(Category, slug=slug)
     if not policy.can_start_thread(request.user, category):
         raise Http404
-    form = ThreadForm(_posted(request))
+    form = ThreadForm(_posted(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             thread = forum.create_thread(
@@ -192,11 +218,15 @@ def new_thread(request, slug):
                 form.cleaned_data["title"],
                 form.cleaned_data["source"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                files=form.cleaned_data["attachments"],
             )
         except ActionError as error:
             _apply_form_error(form, error)
         else:
-            return redirect("portal:thread", pk=thread.pk)
+            url = reverse("portal:thread", args=[thread.pk])
+            return JsonResponse({"url": url}) if _wants_json(request) else redirect(url)
+    if form.errors and _wants_json(request):
+        return _form_errors_json(form)
     return render(
         request,
         "portal/new_thread.html",
@@ -249,7 +279,7 @@ def _render_thread(request, thread, page, form, status=200):
 @require_POST
 def reply(request, pk):
     thread = _visible_thread(request, pk)
-    form = PostForm(request.POST)
+    form = PostForm(request.POST, request.FILES)
     if form.is_valid():
         quoted = queries.quotable_post(request.user, thread, form.cleaned_data["quoted"])
         try:
@@ -259,15 +289,21 @@ def reply(request, pk):
                 form.cleaned_data["source"],
                 quoted=quoted,
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                files=form.cleaned_data["attachments"],
             )
         except ActionError as error:
             _apply_form_error(form, error)
         else:
-            if post.state == Post.State.PENDING:
+            held = post.state == Post.State.PENDING
+            if _wants_json(request):
+                return JsonResponse({"url": queries.post_url(request.user, post), "held": held})
+            if held:
                 messages.info(
                     request, "Thanks: your post will appear once a moderator approves it."
                 )
             return redirect(queries.post_url(request.user, post))
+    if _wants_json(request):
+        return _form_errors_json(form)
     return _render_thread(request, thread, _open_page(request, thread), form, status=400)
 
 
@@ -370,6 +406,98 @@ def post_history(request, pk):
     return render(request, "portal/post_history.html", {"post": post})
 
 
+@members_only
+@require_POST
+def content_warning(request, pk):
+    """Mark a post, or one of its files (the `attachment` field), sensitive; an empty reason
+    takes the warning off."""
+    post = _visible_post(request, pk)
+    if not policy.can_set_content_warning(request.user, post):
+        raise PermissionDenied
+    attachment = None
+    attachment_id = inputs.integer(request.POST.get("attachment"), low=1)
+    if attachment_id:
+        attachment = get_object_or_404(Attachment, pk=attachment_id, post=post)
+    try:
+        forum.set_content_warning(
+            request.user,
+            post,
+            request.POST.get("reason", ""),
+            attachment=attachment,
+            ip=client_ip(request),
+        )
+    except ActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The content warning is saved.")
+    return redirect(queries.post_url(request.user, post))
+
+
+def _attachment_of_visible_post(request, pk):
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("post__thread__category", "post__author"), pk=pk
+    )
+    if not policy.can_read_post_content(request.user, attachment.post):
+        raise Http404
+    return attachment
+
+
+@members_only
+@require_GET
+def attachment(request, pk, name):
+    """A file, to whoever may read its post, once the safety pipeline has passed it; one that
+    waits for its scan or was removed gets a page saying so."""
+    attachment = _attachment_of_visible_post(request, pk)
+    if name != attachment.original_name:
+        raise Http404
+    if not policy.can_view_attachment(request.user, attachment):
+        return render(
+            request, "portal/attachment_unavailable.html", {"attachment": attachment}, status=404
+        )
+    try:
+        response = _file_response(attachment)
+    except FileNotFoundError:
+        return render(
+            request, "portal/attachment_unavailable.html", {"attachment": attachment}, status=404
+        )
+    # Images show in the page; everything else is a download the browser never renders.
+    response["Content-Disposition"] = content_disposition_header(
+        not attachment.is_image, attachment.original_name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _file_response(attachment):
+    """The file's bytes, or behind nginx an empty answer naming the file for the proxy to send
+    (ATTACHMENT_ACCEL_REDIRECT, deploy/README.md)."""
+    if settings.ATTACHMENT_ACCEL_REDIRECT:
+        response = HttpResponse(content_type=attachment.content_type)
+        prefix = settings.ATTACHMENT_ACCEL_REDIRECT.rstrip("/")
+        response["X-Accel-Redirect"] = f"{prefix}/{quote(attachment.file.name)}"
+        return response
+    return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+
+
+@members_only
+@require_POST
+def remove_attachment(request, pk):
+    attachment = _attachment_of_visible_post(request, pk)
+    if not policy.can_remove_attachment(request.user, attachment):
+        raise PermissionDenied
+    try:
+        forum.remove_attachment(
+            request.user, attachment, request.POST.get("reason", ""), ip=client_ip(request)
+        )
+    except ActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"“{attachment.original_name}” is removed.")
+    return redirect(queries.post_url(request.user, attachment.post))
+
+
 def _move_thread(request, thread, reason):
     form = MoveForm(request.POST, categories=policy.visible_categories(request.user))
     if not form.is_valid():
@@ -468,11 +596,18 @@ def notifications(request):
 def profile(request):
     profile_form = ProfileForm(instance=request.user, prefix="profile")
     preferences_form = PreferencesForm(instance=request.user, prefix="prefs")
+    display_form = DisplayForm(instance=request.user, prefix="display")
     if request.method == "POST":
         if not policy.can_edit_profile(request.user):
             raise PermissionDenied
         try:
-            if "profile-display_name" in request.POST:
+            if "display" in request.POST:
+                display_form = DisplayForm(request.POST, instance=request.user, prefix="display")
+                if display_form.is_valid():
+                    account.update_display_preferences(request.user, **display_form.cleaned_data)
+                    messages.success(request, "Your image choice is saved.")
+                    return redirect("portal:profile")
+            elif "profile-display_name" in request.POST:
                 profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
                 if profile_form.is_valid():
                     account.update_profile(request.user, **profile_form.cleaned_data)
@@ -493,7 +628,11 @@ def profile(request):
     return render(
         request,
         "portal/profile.html",
-        {"profile_form": profile_form, "preferences_form": preferences_form},
+        {
+            "profile_form": profile_form,
+            "preferences_form": preferences_form,
+            "display_form": display_form,
+        },
         status=400 if profile_form.errors or preferences_form.errors else 200,
     )
 
@@ -640,6 +779,20 @@ def member(request, pk):
             "events": AuditEvent.objects.filter(subject=member)[:50],
         },
         status=400 if form.errors else 200,
+    )
+
+
+@_gate(policy.can_view_quarantine)
+@require_GET
+def quarantine(request):
+    """What the hash list held back: the records only. No page, moderators' included, ever
+    shows or serves the files."""
+    records = QuarantinedFile.objects.select_related("post__thread").order_by("-created")
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/quarantine.html",
+        {"records": page, "retention_days": settings.QUARANTINE_RETENTION_DAYS},
     )
 
 

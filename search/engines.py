@@ -9,6 +9,9 @@ from functools import cache
 from django.conf import settings
 
 CONNECT_TIMEOUT_SECONDS = 3
+# Writes come from the task worker, never from a page a person waits for, and a cluster that has
+# just lost a node holds them until a replica takes over: they may wait that long.
+WRITE_TIMEOUT_SECONDS = 30
 
 
 class EngineUnavailable(Exception):
@@ -24,21 +27,27 @@ def index_alias():
 
 
 @cache
-def _client(engine, url):
+def _client(engine, url, timeout):
+    nodes = url.split(",")
+    # With several nodes a request that finds one down or stalled is sent to the next; with one
+    # there is nowhere else to go, and the search falls back to the database engine at once.
+    retries = len(nodes) - 1
     if engine == "opensearch":
         from opensearchpy import OpenSearch
 
-        return OpenSearch(url, timeout=CONNECT_TIMEOUT_SECONDS, max_retries=0)
+        return OpenSearch(nodes, timeout=timeout, max_retries=retries, retry_on_timeout=retries > 0)
     if engine == "elasticsearch":
         from elasticsearch import Elasticsearch
 
-        return Elasticsearch(url, request_timeout=CONNECT_TIMEOUT_SECONDS, max_retries=0)
+        return Elasticsearch(
+            nodes, request_timeout=timeout, max_retries=retries, retry_on_timeout=retries > 0
+        )
     raise ValueError(f"no client for the {engine!r} engine")
 
 
-def client():
+def client(timeout=CONNECT_TIMEOUT_SECONDS):
     """The engine's client (opensearch-py or elasticsearch-py); not for the database engine."""
-    return _client(settings.SEARCH["ENGINE"], settings.SEARCH["URL"])
+    return _client(settings.SEARCH["ENGINE"], settings.SEARCH["URL"], timeout)
 
 
 def database_engine():
@@ -53,7 +62,14 @@ def remote_engine():
         return None
     from search.backends.remote import RemoteEngine
 
-    return RemoteEngine(engine_name(), client(), index_alias())
+    return RemoteEngine(
+        engine_name(),
+        client(),
+        index_alias(),
+        writer=client(WRITE_TIMEOUT_SECONDS),
+        shards=settings.SEARCH.get("SHARDS", 1),
+        replicas=settings.SEARCH.get("REPLICAS", 0),
+    )
 
 
 def search_engine():

@@ -146,6 +146,7 @@ def running_site(fresh_database_url, tmp_path_factory):
     environment = {
         "DATABASE_URL": fresh_database_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        "PRIVATE_FILES_ROOT": str(tmp_path_factory.mktemp("private")),
         # An engine index of its own, apart from what in-process tests index.
         "SEARCH_INDEX": f"site-{uuid.uuid4().hex[:10]}",
     }
@@ -167,6 +168,22 @@ def demo_site(db):
 
     demo.load()
     return HomePage.objects.get()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_files(tmp_path_factory):
+    """Attachments and the quarantine in a folder of the run's own, never the checkout's var/."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("private")
+    storages = {
+        **settings.STORAGES,
+        "attachments": {**settings.STORAGES["attachments"], "OPTIONS": {"location": root / "a"}},
+        "quarantine": {**settings.STORAGES["quarantine"], "OPTIONS": {"location": root / "q"}},
+    }
+    with override_settings(STORAGES=storages, PRIVATE_FILES_ROOT=root):
+        yield root
 
 
 @pytest.fixture(autouse=True)

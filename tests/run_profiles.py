@@ -1,18 +1,23 @@
 """Run the test suite under both profiles: embedded (SQLite, in-memory layer, database search),
-then services (PostgreSQL, Redis, OpenSearch) when TEST_POSTGRES_URL, TEST_REDIS_URL and
+and services (PostgreSQL, Redis, OpenSearch) when TEST_POSTGRES_URL, TEST_REDIS_URL and
 TEST_OPENSEARCH_URL say where they are. Under CI=true the services profile is required.
 
 The browser tests (marker `browser`) and the tests that need a service run in the services profile
 only, when it runs; otherwise the embedded run includes them (and they skip, or fail under CI,
-where a service is missing). Extra arguments go to pytest, e.g.
-`make test PYTEST_ARGS="-k health -x"`.
+where a service is missing). When both profiles run they run side by side, each in a pytest process
+of its own with its own temporary folder: the services profile prints as it goes, the embedded
+profile's output follows when both have ended (`TEST_PROFILES_IN_TURN=true` runs them one after the
+other instead). Extra arguments go to
+pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 PROFILE_VARIABLES = (
     "DATABASE_URL",
@@ -26,50 +31,105 @@ PROFILE_VARIABLES = (
 SERVICE_URLS = ("TEST_POSTGRES_URL", "TEST_REDIS_URL", "TEST_OPENSEARCH_URL")
 
 
-def run(profile, overrides, pytest_args):
-    environment = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
-    environment.update(overrides)
-    print(f"\n=== {profile} profile ===", flush=True)
+class Profile:
+    def __init__(self, name, overrides, pytest_args):
+        self.name = name
+        self.environment = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
+        self.environment.update(overrides)
+        self.pytest_args = pytest_args
+
+    def command(self, basetemp):
+        return [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--durations=15",
+            f"--basetemp={basetemp}",
+            *self.pytest_args,
+        ]
+
+    def report(self, code, started):
+        print(
+            f"=== {self.name} profile: exit {code} in {time.monotonic() - started:.0f} s ===",
+            flush=True,
+        )
+
+
+def run_in_turn(profiles, scratch):
+    results = {}
+    for profile in profiles:
+        print(f"\n=== {profile.name} profile ===", flush=True)
+        started = time.monotonic()
+        code = subprocess.call(profile.command(scratch / profile.name), env=profile.environment)
+        profile.report(code, started)
+        results[profile.name] = code
+    return results
+
+
+def run_side_by_side(profiles, scratch):
+    """Two cores do the work of two: the embedded profile is mostly CPU in one process, the
+    services profile waits on the browser and the services for much of its time."""
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", "--durations=15", *pytest_args]
-    code = subprocess.call(command, env=environment)
-    print(
-        f"=== {profile} profile: exit {code} in {time.monotonic() - started:.0f} s ===", flush=True
-    )
-    return code
+    running = []
+    for position, profile in enumerate(profiles):
+        # The first profile streams; the others are kept in a file so their lines do not mix.
+        log = None if position == 0 else open(scratch / f"{profile.name}.log", "w+")  # noqa: SIM115
+        if log is None:
+            print(f"\n=== {profile.name} profile ===", flush=True)
+        process = subprocess.Popen(
+            profile.command(scratch / profile.name),
+            env=profile.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+        )
+        running.append((profile, process, log))
+    results = {}
+    for profile, process, log in running:
+        code = process.wait()
+        if log:
+            log.seek(0)
+            print(f"\n=== {profile.name} profile (ran beside the first) ===", flush=True)
+            sys.stdout.write(log.read())
+            log.close()
+        profile.report(code, started)
+        results[profile.name] = code
+    return results
 
 
 def main(pytest_args):
     missing = [name for name in SERVICE_URLS if not os.environ.get(name)]
-    # When the services profile runs, the tests that need a service or a browser run there only:
-    # each once, against the production-like set-up, and CI stays within its time.
     if missing:
-        results = {"embedded": run("embedded", {}, pytest_args)}
+        profiles = [Profile("embedded", {}, pytest_args)]
     else:
-        results = {
-            "embedded": run(
+        # When the services profile runs, the tests that need a service or a browser run there
+        # only: each once, against the production-like set-up, and CI stays within its time.
+        profiles = [
+            Profile(
+                "services",
+                {
+                    "DATABASE_URL": os.environ["TEST_POSTGRES_URL"],
+                    "REDIS_URL": os.environ["TEST_REDIS_URL"],
+                    "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
+                    # An index name of this run's own: a node that `make run` or another run
+                    # used holds a `portal-library` index the tests would otherwise read.
+                    "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
+                },
+                pytest_args,
+            ),
+            Profile(
                 "embedded", {"PORTAL_SERVICE_TESTS": "later"}, ["-m", "not browser", *pytest_args]
-            )
-        }
+            ),
+        ]
+    with tempfile.TemporaryDirectory(prefix="portal-tests-") as scratch:
+        scratch = Path(scratch)
+        in_turn = len(profiles) == 1 or os.environ.get("TEST_PROFILES_IN_TURN") == "true"
+        results = (run_in_turn if in_turn else run_side_by_side)(profiles, scratch)
     if missing:
         message = f"services profile not run: {', '.join(missing)} unset"
         if os.environ.get("CI") == "true":
             print(f"FAILED: {message} (required under CI)", flush=True)
             return 1
         print(f"NOTE: {message}; `.ci/run` starts the services and sets them", flush=True)
-    else:
-        results["services"] = run(
-            "services",
-            {
-                "DATABASE_URL": os.environ["TEST_POSTGRES_URL"],
-                "REDIS_URL": os.environ["TEST_REDIS_URL"],
-                "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
-                # An index name of this run's own: a node that `make run` or another run used
-                # holds a `portal-library` index the tests would otherwise read.
-                "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
-            },
-            pytest_args,
-        )
     print(
         "\n"
         + ", ".join(

@@ -27,6 +27,10 @@ PRODUCTION = {
             "elasticsearch+https://es.example.org",
             {"ENGINE": "elasticsearch", "URL": "https://es.example.org"},
         ),
+        (
+            "opensearch+https://node1:9200,node2:9200,node3",
+            {"ENGINE": "opensearch", "URL": "https://node1:9200,https://node2:9200,https://node3"},
+        ),
     ],
 )
 def test_search_url_names_engine_and_address(monkeypatch, raw, expected):

@@ -9,7 +9,9 @@ actions, so a rule is enforced the same way whichever door a request comes throu
 input is wrong.
 """
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 
 class ActionError(Exception):
@@ -36,3 +38,12 @@ def checked_text(value, field, label, max_length, required=True):
             field,
         )
     return value
+
+
+def count_in_window(name, user, rate, amount=1):
+    """Count `amount` against the member's `rate` (count, seconds), a fixed window in the shared
+    cache so every process counts the same; whether the member is still within it."""
+    limit, seconds = rate
+    key = f"portal:{name}:{user.pk}:{int(timezone.now().timestamp()) // seconds}"
+    cache.add(key, 0, seconds)
+    return cache.incr(key, amount) <= limit

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from portal import audit, events, policy
-from portal.actions import ActionError, checked_text, require
+from portal.actions import ActionError, attachments, checked_text, require
 from portal.models import User
 
 PROFILE_FIELDS = {"display_name": 80, "organisation": 120, "bio": 1000}
@@ -32,6 +32,13 @@ def update_notification_preferences(user, *, email_frequency, notify_replies, no
 
 
 @transaction.atomic
+def update_display_preferences(user, *, blur_images):
+    require(policy.can_edit_profile(user))
+    user.blur_images = bool(blur_images)
+    user.save(update_fields=["blur_images"])
+
+
+@transaction.atomic
 def unsubscribe_from_email(user):
     user.email_frequency = User.EmailFrequency.OFF
     user.save(update_fields=["email_frequency"])
@@ -40,8 +47,10 @@ def unsubscribe_from_email(user):
 
 @transaction.atomic
 def delete_account(user, ip=None):
-    """The account goes; the member's posts stay, shown as by a former member."""
+    """The account goes and its files with it; the member's posts stay, shown as by a former
+    member."""
     require(user.is_authenticated and not policy.is_staff(user))
     audit.record("account.deleted", actor=user, subject=None, target=f"user {user.pk}", ip=ip)
+    attachments.delete_member_files(user)
     transaction.on_commit(lambda: events.access_revoked(user.pk))
     user.delete()

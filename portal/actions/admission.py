@@ -84,15 +84,25 @@ def decline_application(moderator, membership, reason, ip=None):
 def suspend_member(moderator, member, reason, ip=None):
     require(policy.can_suspend(moderator, member))
     reason = checked_text(reason, "reason", "a reason", 2000)
-    membership = Membership.objects.select_for_update().get(user=member)
-    if membership.suspended_at:
+    if not suspend_for(member, reason, actor=moderator, ip=ip):
         raise ActionError("This member is already suspended.")
+
+
+def suspend_for(member, reason, actor=None, ip=None, details=None):
+    """Withdraw a member's access, signing them out everywhere once the transaction commits;
+    `actor` None is the site itself (a hash-list match). False if already suspended."""
+    membership = Membership.objects.select_for_update().filter(user=member).first()
+    if membership is None or membership.suspended_at:
+        return False
     membership.suspended_at = timezone.now()
     membership.suspension_reason = reason
     membership.save()
-    audit.record("member.suspended", actor=moderator, subject=member, reason=reason, ip=ip)
+    audit.record(
+        "member.suspended", actor=actor, subject=member, reason=reason, ip=ip, details=details
+    )
     transaction.on_commit(lambda: end_sessions(member))
     events.access_revoked(member.pk)
+    return True
 
 
 @transaction.atomic

@@ -1,33 +1,31 @@
-"""The forum's writes: threads, posts and edits, and their moderation (hiding, restoring,
-reports, locking, pinning, moving, merging)."""
+"""The forum's writes: threads, posts and edits, their files and content warnings, and their
+moderation (hiding, restoring, reports, locking, pinning, moving, merging, removing files)."""
 
 import datetime
 import re
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tasks import task
 
 import search
 from portal import audit, events, notify, policy, sanitize
-from portal.actions import ActionError, checked_text, require
+from portal.actions import ActionError, attachments, checked_text, count_in_window, require
 from portal.actions.reading import note_thread_read
-from portal.models import Follow, Post, PostRevision, Report, Thread, User
+from portal.attachments import safety
+from portal.models import Attachment, Follow, Post, PostRevision, Report, Thread, User
 from portal.search_source import thread_key
 
 MAX_TITLE = 200
 
 
 def _check_post_rate(user):
-    """A fixed window per member in the shared cache: every process counts the same posts."""
     limit, seconds = settings.PORTAL_POST_RATE
     if policy.is_moderator(user):
         return
-    key = f"portal:post-rate:{user.pk}:{int(timezone.now().timestamp()) // seconds}"
-    cache.add(key, 0, seconds)
-    if cache.incr(key) > limit:
+    if not count_in_window("post-rate", user, settings.PORTAL_POST_RATE):
         raise ActionError(
             f"You are posting faster than {limit} posts in {seconds} seconds. Please wait a "
             f"moment; your text is still here."
@@ -86,24 +84,35 @@ def _existing_post(user, idempotency_key):
     return None
 
 
-def create_post(user, thread, source, *, quoted=None, idempotency_key=""):
-    """Reply in a thread. Sending the same idempotency key again returns the first post."""
+def create_post(user, thread, source, *, quoted=None, idempotency_key="", files=()):
+    """Reply in a thread, with the files attached (uploaded files: name, size, read()). Every
+    file passes the safety pipeline before anything is written; a refused one refuses the post
+    (attachments.FilesRefused) and the member keeps their text. Sending the same idempotency key
+    again returns the first post."""
     idempotency_key = (idempotency_key or "")[:64]
     existing = _existing_post(user, idempotency_key)
     if existing:
         return existing
+    require(policy.can_post_in(user, thread))
+    _source(source)  # an empty post is refused before its files are read
+    uploads = attachments.checked_uploads(user, files)
+    written = []
     try:
         with transaction.atomic():
-            return _create_post(user, thread, source, quoted, idempotency_key)
+            return _create_post(user, thread, source, quoted, idempotency_key, uploads, written)
     except IntegrityError:
+        attachments.delete_written(written)
         # A retry of the same post raced the first attempt and lost: the first one stands.
         existing = _existing_post(user, idempotency_key)
         if existing:
             return existing
         raise
+    except BaseException:
+        attachments.delete_written(written)
+        raise
 
 
-def _create_post(user, thread, source, quoted, idempotency_key):
+def _create_post(user, thread, source, quoted, idempotency_key, uploads, written):
     require(policy.can_post_in(user, thread))
     source = _source(source)
     if quoted is not None and (
@@ -113,7 +122,8 @@ def _create_post(user, thread, source, quoted, idempotency_key):
     _check_post_rate(user)
     html, mentioned = render_post(source)
     number, change = _next_numbers(thread, new_post=True)
-    state = Post.State.PENDING if _holds_first_posts(user) else Post.State.VISIBLE
+    matched = any(upload.matched for upload in uploads)
+    held = matched or _holds_first_posts(user)
     post = Post.objects.create(
         thread=thread,
         number=number,
@@ -121,12 +131,18 @@ def _create_post(user, thread, source, quoted, idempotency_key):
         author=user,
         source=source,
         html=html,
-        state=state,
+        state=Post.State.PENDING if held else Post.State.VISIBLE,
+        moderation_reason=attachments.MATCH_HOLD_REASON if matched else "",
         quoted=quoted,
         idempotency_key=idempotency_key,
     )
     post.revision_count = 0  # a new post has no edit history to link to
-    if state == Post.State.VISIBLE:
+    quarantined = attachments.store(post, user, uploads, written)
+    if any(upload.outcome is None for upload in uploads):
+        transaction.on_commit(scan_pending_files_later)
+    if quarantined:
+        attachments.alert_and_suspend(post, user, quarantined)
+    elif not held:
         _count_visible_post(thread, post)
         notify.post_published(post, mentioned)
     else:
@@ -147,7 +163,7 @@ def _count_visible_post(thread, post):
 
 
 @transaction.atomic
-def create_thread(user, category, title, source, *, idempotency_key=""):
+def create_thread(user, category, title, source, *, idempotency_key="", files=()):
     require(policy.can_start_thread(user, category))
     # A resent form (same key) gets the thread its first sending started, not a second, empty one.
     existing = _existing_post(user, (idempotency_key or "")[:64])
@@ -158,7 +174,7 @@ def create_thread(user, category, title, source, *, idempotency_key=""):
     thread = Thread.objects.create(
         category=category, title=title, author=user, last_activity=timezone.now()
     )
-    create_post(user, thread, source, idempotency_key=idempotency_key)
+    create_post(user, thread, source, idempotency_key=idempotency_key, files=files)
     return thread
 
 
@@ -205,8 +221,11 @@ def _locked_post(post):
 
 @transaction.atomic
 def delete_post(user, post):
+    """The post stays as a notice; its files go (hash-list evidence stays until its retention
+    ends)."""
     post = _locked_post(post)
     require(policy.can_delete_post(user, post))
+    post.attachments.all().delete()
     _set_state(post, Post.State.DELETED)
 
 
@@ -387,6 +406,155 @@ def merge_threads(moderator, duplicate, target, reason="", ip=None):
         events.post_changed(post)
     events.thread_changed(duplicate)
     return target
+
+
+# --- Files and content warnings -------------------------------------------------------------------
+
+
+def _post_changed(post, soon=False):
+    """A post's files or warning changed: it gets a new change number, so open pages and
+    reconnecting sockets show it anew, and its thread is indexed again."""
+    _, post.change = _next_numbers(post.thread, new_post=False)
+    post.save(update_fields=["change"])
+    events.post_changed(post)
+    _index(post.thread, soon=soon)
+
+
+@transaction.atomic
+def set_content_warning(user, post, reason, *, attachment=None, ip=None):
+    """Mark a post, or one of its files, sensitive with a short reason (its images stay blurred
+    until a member shows them); an empty reason takes the warning off. The author or a moderator
+    may; a moderator's change to someone else's post is audited."""
+    post = _locked_post(post)
+    require(policy.can_set_content_warning(user, post))
+    reason = checked_text(reason, "reason", "a reason", 200, required=False)
+    subject = post
+    if attachment is not None:
+        subject = Attachment.objects.select_for_update().get(pk=attachment.pk, post=post)
+    subject.sensitive, subject.sensitive_reason = bool(reason), reason
+    subject.save(update_fields=["sensitive", "sensitive_reason"])
+    if user.pk != post.author_id:
+        audit.record(
+            "content_warning.set" if reason else "content_warning.removed",
+            actor=user,
+            subject=post.author,
+            target=_label(post) + (f", file {subject.pk}" if attachment is not None else ""),
+            reason=reason,
+            ip=ip,
+        )
+    _post_changed(post)
+    return subject
+
+
+@transaction.atomic
+def remove_attachment(moderator, attachment, reason, ip=None):
+    """Take one file off a post: its bytes are deleted, a notice stays in its place."""
+    attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+    post = _locked_post(attachment.post)
+    require(policy.can_remove_attachment(moderator, attachment))
+    reason = checked_text(reason, "reason", "a reason", 300)
+    for field in (attachment.file, attachment.unscanned_file):
+        if field:
+            storage, name = field.storage, field.name
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+    attachment.file = attachment.unscanned_file = ""
+    attachment.state = Attachment.State.REMOVED
+    attachment.removed_reason = reason
+    attachment.extracted_text = ""
+    attachment.save()
+    audit.record(
+        "attachment.removed",
+        actor=moderator,
+        subject=attachment.uploader,
+        target=f"{_label(post)}, file {attachment.pk}",
+        reason=reason,
+        ip=ip,
+    )
+    _post_changed(post)
+    return attachment
+
+
+# How long the scan of pending files waits after clamd failed, at most; the timer's
+# scan_pending_files command is the backstop when no task worker runs.
+MAX_SCAN_RETRY_SECONDS = 15 * 60
+
+
+def scan_pending_files_later(delay_seconds=0):
+    backend = scan_pending_files.get_backend()
+    if delay_seconds and not backend.supports_defer:
+        return  # run inline, it would only try clamd again at once; the timer will
+    if delay_seconds:
+        run_after = timezone.now() + datetime.timedelta(seconds=delay_seconds)
+        scan_pending_files.using(run_after=run_after).enqueue()
+    else:
+        scan_pending_files.enqueue()
+
+
+@task()
+def scan_pending_files():
+    """Pass every file that waits for clamd through the safety pipeline again; while clamd is
+    still away, try again later, waiting longer each time. Returns how many were decided."""
+    decided = 0
+    for pk in Attachment.objects.filter(state=Attachment.State.PENDING_SCAN).values_list(
+        "pk", flat=True
+    ):
+        try:
+            decided += _scan_pending_file(pk)
+        except safety.ScannerUnavailable:
+            Attachment.objects.filter(pk=pk).update(scan_attempts=F("scan_attempts") + 1)
+            attempts = Attachment.objects.get(pk=pk).scan_attempts
+            scan_pending_files_later(min(MAX_SCAN_RETRY_SECONDS, 30 * 2 ** (attempts - 1)))
+            break
+    return decided
+
+
+def _scan_pending_file(pk):
+    written = []
+    try:
+        with transaction.atomic():
+            return _decide_pending_file(pk, written)
+    except BaseException:
+        attachments.delete_written(written)
+        raise
+
+
+def _decide_pending_file(pk, written):
+    attachment = (
+        Attachment.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, state=Attachment.State.PENDING_SCAN)
+        .first()
+    )
+    if attachment is None:
+        return 0  # decided meanwhile, or being scanned by another worker
+    with attachment.unscanned_file.open("rb") as stored:
+        data = stored.read()
+    post = _locked_post(attachment.post)
+    try:
+        outcome = safety.inspect(attachment.original_name, data)
+    except safety.Refused as refusal:
+        outcome = refusal
+    unscanned = attachment.unscanned_file
+    storage, name = unscanned.storage, unscanned.name
+    transaction.on_commit(lambda: storage.delete(name))
+    attachment.unscanned_file = ""
+    if isinstance(outcome, safety.Matched):
+        record = attachments.quarantine(
+            post, attachment.uploader, attachment.original_name, data, outcome, written
+        )
+        attachment.delete()
+        attachments.alert_and_suspend(post, attachment.uploader, [record])
+        if post.state != Post.State.PENDING:
+            _set_state(post, Post.State.PENDING, attachments.MATCH_HOLD_REASON)
+            return 1
+    elif isinstance(outcome, safety.Refused):
+        attachment.state = Attachment.State.REMOVED
+        attachment.removed_reason = f"Refused after its scan: {outcome}"
+        attachment.save()
+    else:
+        attachments.make_ready(attachment, outcome, written)
+        attachment.save()
+    _post_changed(post)
+    return 1
 
 
 def _index(*threads, soon=False):

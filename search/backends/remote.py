@@ -35,10 +35,10 @@ english = analyzer(
 )
 
 
-def index_definition(name):
+def index_definition(name, shards=1, replicas=0):
     """The index: its analysis settings and mappings, as one elasticsearch-dsl Index."""
     index = Index(name)
-    index.settings(number_of_shards=1, number_of_replicas=0, max_result_window=10_000)
+    index.settings(number_of_shards=shards, number_of_replicas=replicas, max_result_window=10_000)
     text = {"type": "text", "analyzer": english}
     index.mapping(
         _mapping(
@@ -168,12 +168,20 @@ def build_search(request, clauses, visibilities):
 
 
 class RemoteEngine(SearchEngine):
-    """OpenSearch 2/3 or Elasticsearch 8, reached through `client` under the alias `alias`."""
+    """OpenSearch 2/3 or Elasticsearch 8, reached through `client` under the alias `alias`;
+    `writer` is the same nodes with the longer patience that writes may have."""
 
-    def __init__(self, name, client, alias):
+    def __init__(self, name, client, alias, writer=None, shards=1, replicas=0):
         self.name = name
         self.client = client
+        self.writer = writer or client
         self.alias = alias
+        self.shards = shards
+        self.replicas = replicas
+
+    def _create_index(self, name):
+        definition = index_definition(name, self.shards, self.replicas)
+        self._call(self.writer.indices.create, index=name, body=definition.to_dict())
 
     def _call(self, method, *args, **kwargs):
         try:
@@ -309,7 +317,7 @@ class RemoteEngine(SearchEngine):
         if not body:
             return
         options = {"refresh": refresh} if refresh else {}
-        response = self._call(self.client.bulk, body=body, **options)
+        response = self._call(self.writer.bulk, body=body, **options)
         if response.get("errors"):
             failed = [
                 item
@@ -322,12 +330,12 @@ class RemoteEngine(SearchEngine):
 
     def ensure_index(self):
         """Create the first index behind the alias if there is none yet."""
-        if self._call(self.client.indices.exists_alias, name=self.alias):
+        if self._call(self.writer.indices.exists_alias, name=self.alias):
             return
         name = self._new_index_name()
-        self._call(self.client.indices.create, index=name, body=index_definition(name).to_dict())
+        self._create_index(name)
         self._call(
-            self.client.indices.update_aliases,
+            self.writer.indices.update_aliases,
             body={"actions": [{"add": {"index": name, "alias": self.alias}}]},
         )
 
@@ -353,7 +361,7 @@ class RemoteEngine(SearchEngine):
     def rebuild(self, entries, total, progress=None):
         """Build a fresh index beside the live one, then move the alias to it in one step."""
         name = self._new_index_name()
-        self._call(self.client.indices.create, index=name, body=index_definition(name).to_dict())
+        self._create_index(name)
         batch, done = [], 0
         for entry in entries:
             batch.append(({"index": {"_index": name, "_id": entry.key}}, entry_source(entry)))
@@ -367,15 +375,15 @@ class RemoteEngine(SearchEngine):
         done += len(batch)
         if progress:
             progress(done)
-        self._call(self.client.indices.refresh, index=name)
+        self._call(self.writer.indices.refresh, index=name)
         old = []
-        if self._call(self.client.indices.exists_alias, name=self.alias):
-            old = list(self._call(self.client.indices.get_alias, name=self.alias))
+        if self._call(self.writer.indices.exists_alias, name=self.alias):
+            old = list(self._call(self.writer.indices.get_alias, name=self.alias))
         actions = [{"remove": {"index": index, "alias": self.alias}} for index in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
-        self._call(self.client.indices.update_aliases, body={"actions": actions})
+        self._call(self.writer.indices.update_aliases, body={"actions": actions})
         for index in old:
-            self._call(self.client.indices.delete, index=index)
+            self._call(self.writer.indices.delete, index=index)
         return name
 
     def status(self):

@@ -182,7 +182,9 @@ if (form) {
       );
       return;
     }
-    if (!socket.isOpen() || !source.trim() || !state.on_last_page) return; // the plain form post
+    const attaching = form.querySelector("input[type=file]")?.files.length;
+    // The plain form post, or with files the upload of attachments.js.
+    if (attaching || !socket.isOpen() || !source.trim() || !state.on_last_page) return;
     const reply = { key: keyField.value, source, quoted: Number(form.querySelector("[name=quoted]").value) || null };
     if (JSON.stringify({ type: "post", ...reply }).length > MAX_FRAME_LENGTH) return; // the form post has room
     event.preventDefault();

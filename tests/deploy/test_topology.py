@@ -100,7 +100,11 @@ def topology(own_postgres, running_site, redis_url, opensearch_url):
     backup = Path(tempfile.mkdtemp(prefix="portal-backup-"))
     workdir = Path(tempfile.mkdtemp(prefix="portal-topology-"))
     manage("backup", str(backup), env=running_site.environment)
-    restored = {"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "var" / "media")}
+    restored = {
+        "DATABASE_URL": url,
+        "MEDIA_ROOT": str(workdir / "var" / "media"),
+        "PRIVATE_FILES_ROOT": str(workdir / "var" / "private"),
+    }
     manage("restore", str(backup), env=restored)
     refused = manage("restore", str(backup), env=restored, check=False)
     assert "restore only into an empty one" in refused.stderr

@@ -148,10 +148,13 @@ class World:
 def build_world(library):
     """One person per role, forum categories and threads (and the demo library when asked);
     returns the people and the values of the matrix's placeholders."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from library.demo.pdf import text_pdf
     from portal import notify
     from portal.actions import forum
     from portal.demo import load_discussions
-    from portal.models import Category
+    from portal.models import Attachment, Category
 
     with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         people = {role: make_person(role) for role in ROLES if role != "anonymous"}
@@ -174,12 +177,31 @@ def build_world(library):
     post = thread.posts.get(number=1)
     other_post = forum.create_post(author, thread, "We did, with mixed results.")
     report = forum.report_post(author, post, "Please check the link in this post.")
-    moderators_thread = forum.create_thread(
-        second_moderator,
-        moderators_category,
-        MODERATORS_THREAD_TITLE,
-        "Who covers the queue over the holidays?",
+    with override_settings(ATTACHMENT_SCAN="off"):
+        moderators_thread = forum.create_thread(
+            second_moderator,
+            moderators_category,
+            MODERATORS_THREAD_TITLE,
+            "Who covers the queue over the holidays?",
+            files=[SimpleUploadedFile("rota.pdf", text_pdf("Rota", "Who is on call."))],
+        )
+    with override_settings(ATTACHMENT_SCAN="off"):  # the files are ready without a scanner
+        slides = forum.create_post(
+            member,
+            thread,
+            "Happy to share our slides.",
+            files=[SimpleUploadedFile("slides.pdf", text_pdf("Slides", "Classifier pilots."))],
+        )
+    attachment = slides.attachments.get()
+    # A file whose scan waits for clamd: its post is visible, the file is served to nobody.
+    pending = Attachment.objects.create(
+        post=slides,
+        uploader=member,
+        original_name="waiting.pdf",
+        size=10,
+        state=Attachment.State.PENDING_SCAN,
     )
+    moderators_attachment = moderators_thread.posts.get(number=1).attachments.get()
     values.update(
         category=category.slug,
         category_id=category.pk,
@@ -197,6 +219,10 @@ def build_world(library):
         application=people["applicant"].membership.pk,
         other_member=author.pk,
         unsubscribe_token=notify.unsubscribe_token(member),
+        attachment=attachment.pk,
+        attachment_url=f"/portal/files/{attachment.pk}/slides.pdf",
+        pending_attachment_url=f"/portal/files/{pending.pk}/waiting.pdf",
+        moderators_attachment_url=f"/portal/files/{moderators_attachment.pk}/rota.pdf",
     )
     if library and category.theme_id:
         theme = category.theme.specific

@@ -57,6 +57,21 @@ def sync_engine():
         engine.rebuild(IndexEntry.objects.order_by("pk"), IndexEntry.objects.count())
 
 
+def engine_contents():
+    """The engine's documents under the alias, as {key: title}."""
+    engine = remote_engine()
+    engine.client.indices.refresh(index=engine.alias)
+    response = engine.client.search(
+        index=engine.alias, body={"size": 1000, "_source": ["title", "visibility"]}
+    )
+    return {hit["_id"]: hit["_source"]["title"] for hit in response["hits"]["hits"]}
+
+
+def database_contents():
+    """The database index's entries, as {key: title}: what the engine must hold."""
+    return dict(IndexEntry.objects.values_list("key", "title"))
+
+
 # Words found in nothing but the discussions below.
 REPLY_WORD = "zebrafish"
 HIDDEN_WORD = "quokka"

@@ -10,12 +10,17 @@ import search
 from library.models import LibraryItemPage
 from portal.policy import search_visibilities
 from search import service
-from search.engines import remote_engine
 from search.indexing import apply_pending_changes
-from search.models import IndexEntry, PendingIndexChange
+from search.models import PendingIndexChange
 from search.query import SearchRequest
 from tests.conftest import closed_port_url
-from tests.search.conftest import drop_engine_index, engine_settings, load_indexed_library
+from tests.search.conftest import (
+    database_contents,
+    drop_engine_index,
+    engine_contents,
+    engine_settings,
+    load_indexed_library,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +30,6 @@ def opensearch(settings):
     settings.SEARCH = engine_settings("opensearch")
     yield settings
     drop_engine_index()
-
-
-def engine_contents():
-    engine = remote_engine()
-    engine.client.indices.refresh(index=engine.alias)
-    response = engine.client.search(
-        index=engine.alias, body={"size": 1000, "_source": ["title", "visibility"]}
-    )
-    return {hit["_id"]: hit["_source"]["title"] for hit in response["hits"]["hits"]}
-
-
-def database_contents():
-    return dict(IndexEntry.objects.values_list("key", "title"))
 
 
 def test_engine_outage_loses_nothing(opensearch):

@@ -1,4 +1,5 @@
-"""`manage.py restore FOLDER`: a backup (`manage.py backup`) into an EMPTY database and MEDIA_ROOT.
+"""`manage.py restore FOLDER`: a backup (`manage.py backup`) into an EMPTY database, MEDIA_ROOT and
+PRIVATE_FILES_ROOT.
 
 It refuses a database that already has tables, so it never mixes a backup into a live site.
 Afterwards run the release step (migrate, collectstatic) and `search_reindex`, as after any
@@ -8,10 +9,10 @@ deploy. Like backup, it talks to PostgreSQL itself, not through PgBouncer.
 import tarfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from config.management.commands.backup import archives
 from config.management.postgres_tools import run_tool
 
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, folder, **options):
         folder = Path(folder)
-        for name in ("database.dump", "media.tar.gz"):
+        for name in ("database.dump", *archives()):
             if not (folder / name).is_file():
                 raise CommandError(f"{folder} holds no {name}: is it a backup folder?")
         tables = connection.introspection.table_names()
@@ -40,8 +41,8 @@ class Command(BaseCommand):
             "--exit-on-error",
             str(folder / "database.dump"),
         )
-        media = Path(settings.MEDIA_ROOT)
-        media.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(folder / "media.tar.gz") as archive:
-            archive.extractall(media, filter="data")
-        self.stdout.write(f"restored the database and {media} from {folder}")
+        for name, root in archives().items():
+            Path(root).mkdir(parents=True, exist_ok=True)
+            with tarfile.open(folder / name) as archive:
+                archive.extractall(root, filter="data")
+        self.stdout.write(f"restored the database and the files from {folder}")

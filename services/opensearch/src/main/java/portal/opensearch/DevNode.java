@@ -31,7 +31,12 @@ import org.opensearch.transport.Netty4Plugin;
  *   <li>{@code OPENSEARCH_HOME} – directory for data/, logs/ and config/ (required by ./run; defaults to
  *       {@code ./.services/opensearch} when the program is started by hand),</li>
  *   <li>{@code OPENSEARCH_PORT} – HTTP port on 127.0.0.1 (default 9200),</li>
- *   <li>{@code OPENSEARCH_CLUSTER_NAME} – cluster name (default {@code portal-dev}).</li>
+ *   <li>{@code OPENSEARCH_CLUSTER_NAME} – cluster name (default {@code portal-dev}),</li>
+ *   <li>{@code OPENSEARCH_NODE_NAME} – this node's name (default {@code <cluster>-node}),</li>
+ *   <li>{@code OPENSEARCH_TRANSPORT_PORT} – transport port on 127.0.0.1 (default: the first free one from 9300),</li>
+ *   <li>{@code OPENSEARCH_SEED_HOSTS} – the cluster's transport addresses, comma-separated, and
+ *       {@code OPENSEARCH_INITIAL_MANAGERS} – the node names that elect the first cluster manager. With these
+ *       set the node joins a cluster of several; without them it is a single-node cluster.</li>
  * </ul>
  *
  * <p>No security plugin is loaded, so the node speaks plain HTTP without authentication. It binds to the loopback
@@ -62,19 +67,32 @@ public final class DevNode {
         return value == null || value.isBlank() ? fallback : value.trim();
     }
 
-    static Settings nodeSettings(Path home, int httpPort, String clusterName) {
-        return Settings.builder()
+    static Settings nodeSettings(Path home, int httpPort, String clusterName, String nodeName) {
+        Settings.Builder settings = Settings.builder()
             .put("cluster.name", clusterName)
-            .put("node.name", clusterName + "-node")
+            .put("node.name", nodeName)
             .put("path.home", home.toString())
             .put("path.data", home.resolve("data").toString())
             .put("path.logs", home.resolve("logs").toString())
             .put("network.host", "127.0.0.1")
             .put("http.port", httpPort)
-            .put("discovery.type", "single-node")
             // A dev machine's disk may be fuller than the production watermarks allow.
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .build();
+            .put("cluster.routing.allocation.disk.threshold_enabled", false);
+        String transportPort = env("OPENSEARCH_TRANSPORT_PORT", "");
+        if (!transportPort.isEmpty()) {
+            settings.put("transport.port", transportPort);
+        }
+        if (clustered()) {
+            settings.putList("discovery.seed_hosts", List.of(env("OPENSEARCH_SEED_HOSTS", "").split(",")))
+                .putList("cluster.initial_cluster_manager_nodes", List.of(env("OPENSEARCH_INITIAL_MANAGERS", "").split(",")));
+        } else {
+            settings.put("discovery.type", "single-node");
+        }
+        return settings.build();
+    }
+
+    static boolean clustered() {
+        return !env("OPENSEARCH_SEED_HOSTS", "").isEmpty();
     }
 
     /**
@@ -101,6 +119,7 @@ public final class DevNode {
         Path home = Paths.get(env("OPENSEARCH_HOME", ".services/opensearch")).toAbsolutePath().normalize();
         int port = Integer.parseInt(env("OPENSEARCH_PORT", "9200"));
         String clusterName = env("OPENSEARCH_CLUSTER_NAME", "portal-dev");
+        String nodeName = env("OPENSEARCH_NODE_NAME", clusterName + "-node");
 
         for (String dir : new String[] {"data", "logs", "config"}) {
             Files.createDirectories(home.resolve(dir));
@@ -108,10 +127,10 @@ public final class DevNode {
 
         Logger log = LogManager.getLogger(DevNode.class);
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
-            nodeSettings(home, port, clusterName),
+            nodeSettings(home, port, clusterName, nodeName),
             Collections.emptyMap(),
             home.resolve("config"),
-            () -> clusterName + "-node"
+            () -> nodeName
         );
         Node node = new ClasspathNode(environment, MODULES);
 
@@ -134,7 +153,9 @@ public final class DevNode {
 
         try {
             node.start();
-            defaultToZeroReplicas(node, log);
+            if (!clustered()) {
+                defaultToZeroReplicas(node, log);
+            }
         } catch (Exception e) {
             log.error("node failed to start", e);
             // Runs the shutdown hook, which closes what was opened.
