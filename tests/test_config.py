@@ -171,13 +171,15 @@ def test_bad_sentinels_name_the_variable(monkeypatch, raw):
         env.redis_sentinels("REDIS_SENTINELS")
 
 
-def test_pgbouncer_leaves_nothing_open_across_transactions():
-    config = env.database("DATABASE_URL", "postgres://portal@127.0.0.1:6432/portal", pgbouncer=True)
+def test_pgbouncer_leaves_nothing_open_across_transactions(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://portal@127.0.0.1:6432/portal")
+    config = env.database("DATABASE_URL", "", pgbouncer=True)
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert config["OPTIONS"]["prepare_threshold"] is None
     assert config["OPTIONS"]["pool"]["max_size"] == 8
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///db.sqlite3")
     with pytest.raises(env.ConfigError, match="^DATABASE_PGBOUNCER: "):
-        env.database("DATABASE_URL", "sqlite:///db.sqlite3", pgbouncer=True)
+        env.database("DATABASE_URL", "", pgbouncer=True)
 
 
 def test_production_with_redis_needs_channel_layer_keys():
