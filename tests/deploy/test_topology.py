@@ -93,20 +93,12 @@ def own_postgres(postgres_url):
 
 
 @pytest.fixture(scope="module")
-def topology(own_postgres, running_site, redis_url, opensearch_url):
+def topology(own_postgres, running_site, redis_url, opensearch_url, tmp_path_factory):
     server, url = own_postgres
     started = time.monotonic()
     # The topology starts from a backup of the running site, restored into its empty database.
-    backup = Path(tempfile.mkdtemp(prefix="portal-backup-"))
+    backup = tmp_path_factory.mktemp("backup")
     workdir = Path(tempfile.mkdtemp(prefix="portal-topology-"))
-    manage("backup", str(backup), env=running_site.environment)
-    restored = {
-        "DATABASE_URL": url,
-        "MEDIA_ROOT": str(workdir / "var" / "media"),
-        "PRIVATE_FILES_ROOT": str(workdir / "var" / "private"),
-    }
-    manage("restore", str(backup), env=restored)
-    shutil.rmtree(backup)
     site = Topology(
         workdir,
         url,
@@ -118,6 +110,13 @@ def topology(own_postgres, running_site, redis_url, opensearch_url):
         },
     )
     try:
+        manage("backup", str(backup), env=running_site.environment)
+        restored = {
+            "DATABASE_URL": url,
+            "MEDIA_ROOT": str(workdir / "var" / "media"),
+            "PRIVATE_FILES_ROOT": str(workdir / "var" / "private"),
+        }
+        manage("restore", str(backup), env=restored)
         copied = time.monotonic()
         site.start()
         print(
