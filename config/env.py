@@ -148,6 +148,26 @@ def sentinel_parts(url):
     return service, hosts, int(db)
 
 
+def clamd_url(name):
+    """Where clamd listens: unix:///path/clamd.sock or tcp://host:port, or "" when unset."""
+    url = text(name)
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not (
+        (parts.scheme == "unix" and parts.path and not parts.netloc)
+        or (parts.scheme == "tcp" and parts.hostname and port)
+    ):
+        raise ConfigError(
+            name, f"expected unix:///path/to/clamd.sock or tcp://host:port, got {url!r}"
+        )
+    return url
+
+
 SEARCH_ENGINES = ("database", "opensearch", "elasticsearch")
 
 

@@ -3,8 +3,8 @@
 Each check names the environment variable that configures its part, so a failure tells the
 operator what to fix. Only the database is required. When the search engine is down, public search
 falls back to the database engine; when Redis is down, rate limits count in each process's memory,
-presence pauses and live events wait for the sockets' heartbeats (config.cache, config.layers). The
-site is then "degraded", not down.
+presence pauses and live events wait for the sockets' heartbeats (config.cache, config.layers); when
+clamd is down, attachments wait as "pending scan". The site is then "degraded", not down.
 """
 
 import asyncio
@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
+from portal.attachments import clamd
 from search.engines import engine_status
 
 
@@ -78,12 +79,24 @@ def _search():
     return status
 
 
+def _scanner():
+    if settings.ATTACHMENT_SCAN == "off":
+        return {"scan": "off"}
+    if not settings.CLAMD_URL:
+        # Not an outage: `check --deploy` warns about it, and files wait until it is set.
+        return {"configured": False}
+    if not clamd.ping(settings.CLAMD_URL):
+        raise RuntimeError("clamd did not answer PONG")
+    return {"configured": True}
+
+
 CHECKS = [
     # (part, environment variable, required, check)
     ("database", "DATABASE_URL", True, _database),
     ("cache", "REDIS_URL", False, _cache),
     ("channel_layer", "REDIS_URL", False, _channel_layer),
     ("search", "SEARCH_URL", False, _search),
+    ("scanner", "CLAMD_URL", False, _scanner),
 ]
 
 

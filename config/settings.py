@@ -267,6 +267,25 @@ SUSPEND_ON_HASH_MATCH = env.flag("SUSPEND_ON_HASH_MATCH", default=True)
 # Behind nginx: the internal location that serves the attachments folder (deploy/README.md);
 # Django then checks the policy and names the file, and the proxy sends the bytes.
 ATTACHMENT_ACCEL_REDIRECT = env.text("ATTACHMENT_ACCEL_REDIRECT")
+# --- Attachments: the safety pipeline (portal/attachments/safety.py) ----------------------------
+
+# Every attachment is scanned by clamd before anyone can fetch it. Unset, nothing can be scanned,
+# so files wait as "pending scan" until CLAMD_URL is set: a forgotten variable delays files, it
+# never lets an unscanned one through (and `check --deploy` says so). ATTACHMENT_SCAN=off skips
+# the scan for development only; production settings refuse it.
+CLAMD_URL = env.clamd_url("CLAMD_URL")
+CLAMD_TIMEOUT = env.integer("CLAMD_TIMEOUT", 60)
+ATTACHMENT_SCAN = env.text("ATTACHMENT_SCAN", "clamd")
+if ATTACHMENT_SCAN not in {"clamd", "off"}:
+    raise env.ConfigError("ATTACHMENT_SCAN", f"expected clamd or off, got {ATTACHMENT_SCAN!r}")
+if ATTACHMENT_SCAN == "off" and not DEBUG:
+    raise env.ConfigError("ATTACHMENT_SCAN", "off is for development only (DEBUG=true)")
+# Images larger than this many pixels are refused before they are decoded (decompression bombs).
+ATTACHMENT_MAX_PIXELS = env.integer("ATTACHMENT_MAX_PIXELS", 50_000_000)
+# Office files are zip archives: at most this many bytes are unpacked to read their text.
+ATTACHMENT_MAX_UNPACKED_BYTES = env.integer("ATTACHMENT_MAX_UNPACKED_BYTES", 64 * 1024 * 1024)
+# An image whose PDQ hash is within this Hamming distance of a hash-list entry is a match.
+PDQ_MATCH_DISTANCE = env.integer("PDQ_MATCH_DISTANCE", 31)
 
 # --- Files -----------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from wagtail.models import Orderable, Page, PageManager
 from wagtail.query import PageQuerySet
 from wagtail.search import index
 
+from library import citations
 from library.blocks import BodyBlock
 from library.feeds import LibraryFeed
 from portal import policy as portal_policy
@@ -47,6 +48,18 @@ LANGUAGES = [
 ]
 
 
+def _check_slug_from_name(taxonomy):
+    """A publisher or type made without a slug (from a chooser's "Create" tab) takes one from its
+    name: refuse a name whose slug is empty or already taken, rather than fail on saving."""
+    if taxonomy.slug or not taxonomy.name:
+        return
+    slug = slugify(taxonomy.name)
+    if not slug:
+        raise ValidationError({"name": "Use at least one letter or digit in the name."})
+    if type(taxonomy).objects.filter(slug=slug).exclude(pk=taxonomy.pk).exists():
+        raise ValidationError({"name": f"“{slug}” is already the address of another entry."})
+
+
 class Publisher(index.Indexed, models.Model):
     name = models.CharField(max_length=200, unique=True)
     short_name = models.CharField(max_length=60, blank=True, help_text="e.g. IWF")
@@ -64,7 +77,12 @@ class Publisher(index.Indexed, models.Model):
         FieldPanel("description"),
         FieldPanel("logo"),
     ]
-    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+    search_fields = [
+        index.SearchField("name"),
+        index.AutocompleteField("name"),
+        index.SearchField("short_name"),
+        index.AutocompleteField("short_name"),
+    ]
 
     class Meta:
         ordering = ["name"]
@@ -75,6 +93,10 @@ class Publisher(index.Indexed, models.Model):
     def save(self, *args, **kwargs):
         self.slug = self.slug or slugify(self.name)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        _check_slug_from_name(self)
 
 
 class ResourceType(index.Indexed, models.Model):
@@ -100,6 +122,10 @@ class ResourceType(index.Indexed, models.Model):
     def save(self, *args, **kwargs):
         self.slug = self.slug or slugify(self.name)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        _check_slug_from_name(self)
 
 
 class HomePage(Page):
@@ -325,8 +351,12 @@ def _feed_scope(facet, slug):
     return theme.title, items.filter(themes=theme)
 
 
-class LibraryItemPage(Page):
-    """One library resource: a report, briefing, tool, guide or piece of media."""
+class LibraryItemPage(RoutablePageMixin, Page):
+    """One library resource: a report, briefing, tool, guide or piece of media.
+
+    A briefing is an item of the Briefing type: its body is written in sections, it names the
+    library items it draws on, and it appears wherever items do (theme pages, search, feeds, API).
+    """
 
     summary = models.TextField(max_length=600, help_text="Plain text, shown on cards and feeds.")
     body = StreamField(BodyBlock(), blank=True)
@@ -348,6 +378,7 @@ class LibraryItemPage(Page):
         APIField("resource_type", serializer=serializers.CharField(source="resource_type.name")),
         APIField("publishers", serializer=serializers.ListField(source="publisher_names")),
         APIField("themes", serializer=serializers.ListField(source="theme_titles")),
+        APIField("sections", serializer=serializers.ListField(source="section_headings")),
     ]
 
     content_panels = [
@@ -365,6 +396,12 @@ class LibraryItemPage(Page):
         ),
         FieldPanel("body"),
         InlinePanel("attachments", label="Attached document"),
+        InlinePanel(
+            "related_item_links",
+            label="Related library item",
+            heading="Related library items",
+            help_text="Shown first under “Related items”; the search engine suggests the rest.",
+        ),
     ]
     search_fields = [
         *Page.search_fields,
@@ -403,14 +440,43 @@ class LibraryItemPage(Page):
             themes = self.themes.live().public().order_by("path")
         return [theme.title for theme in themes]
 
+    @property
+    def sections(self):
+        """(anchor id, heading) of each section of the body, in order."""
+        return [
+            (block.id, block.value["heading"])
+            for block in self.body
+            if block.block_type == "section"
+        ]
+
+    @property
+    def section_headings(self):
+        return [heading for _, heading in self.sections]
+
     def related_items(self, user, limit=4):
-        """The items most like this one, as the search engine judges them (more-like-this on
-        OpenSearch/Elasticsearch, term overlap on the database)."""
+        """The items the editors chose, then those most like this one as the search engine judges
+        them (more-like-this on OpenSearch/Elasticsearch, term overlap on the database)."""
+        # Read from the page's own links, so a preview shows the links being edited.
+        chosen_ids = [link.item_id for link in self.related_item_links.all()]
+        live = LibraryItemPage.objects.listing().in_bulk(chosen_ids)
+        chosen = [live[pk] for pk in chosen_ids if pk in live and pk != self.pk]
+        wanted = max(limit - len(chosen), 0)
+        if not wanted:
+            return chosen
         source = registry.source_of(self)
         visibilities = portal_policy.search_visibilities(user)
-        ids = source.ids_in(service.related_keys(source.key(self.pk), visibilities, limit))
+        ids = source.ids_in(
+            service.related_keys(source.key(self.pk), visibilities, wanted + len(chosen))
+        )
         cards = source.cards(ids)
-        return [cards[pk] for pk in ids if pk in cards]
+        taken = {item.pk for item in chosen}
+        suggested = [cards[pk] for pk in ids if pk in cards and pk not in taken]
+        return chosen + suggested[:wanted]
+
+    @path("cite/<str:style>/")
+    def cite(self, request, style):
+        """The item's citation as a file for reference managers (RIS, BibTeX, CSL-JSON)."""
+        return citations.download(self, request, style)
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -418,6 +484,7 @@ class LibraryItemPage(Page):
         context["item_themes"] = self.themes.live().public()
         context["related_items"] = self.related_items(request.user)
         context["library_index"] = self.get_parent().specific
+        context["citation"] = citations.Citation.of(self, request)
         return context
 
 
@@ -443,3 +510,17 @@ class LibraryItemDocument(Orderable):
     @property
     def display_label(self):
         return self.label or self.document.title
+
+
+class LibraryItemRelated(Orderable):
+    """A library item the editors name as related to another (a briefing's sources, say)."""
+
+    page = ParentalKey(LibraryItemPage, on_delete=models.CASCADE, related_name="related_item_links")
+    item = models.ForeignKey(
+        LibraryItemPage, on_delete=models.CASCADE, related_name="related_from_links"
+    )
+
+    panels = [FieldPanel("item")]
+
+    class Meta(Orderable.Meta):
+        unique_together = [("page", "item")]

@@ -2,15 +2,20 @@
 the privacy check on every document download."""
 
 import django_filters
+from django import forms
 from django.contrib import messages
 from django.http import Http404
+from django.templatetags.static import static
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.views.pages.listing import PageFilterSet
 from wagtail.admin.viewsets.pages import PageListingViewSet
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import DeleteView, SnippetViewSet
 
+from library.dashboard import EditorialPanel
 from library.models import LibraryItemPage, Publisher, ResourceType, ThemePage
 from portal import policy
 
@@ -53,6 +58,27 @@ class ResourceTypeDeleteView(TaxonomyDeleteView):
     items_lookup = "resource_type"
 
 
+class PublisherCreationForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Publisher
+        fields = ["name", "short_name", "website"]
+
+
+class PublisherChooserViewSet(SnippetChooserViewSet):
+    """The publisher chooser searches names and short names, and offers those who may add
+    publishers a "Create" tab, so a new publisher is made without leaving the item editor."""
+
+    creation_form_class = PublisherCreationForm
+    create_action_label = "Create publisher"
+
+
+class ResourceTypeChooserViewSet(SnippetChooserViewSet):
+    form_fields = ["name", "plural", "description"]
+    create_action_label = "Create resource type"
+
+
 class PublisherViewSet(SnippetViewSet):
     model = Publisher
     icon = "group"
@@ -61,6 +87,8 @@ class PublisherViewSet(SnippetViewSet):
     add_to_admin_menu = True
     list_display = ["name", "short_name", "website"]
     search_fields = ["name", "short_name"]
+    chooser_viewset_class = PublisherChooserViewSet
+    chooser_per_page = 20
     delete_view_class = PublisherDeleteView
     delete_template_name = "library/admin/taxonomy_confirm_delete.html"
 
@@ -72,6 +100,8 @@ class ResourceTypeViewSet(SnippetViewSet):
     menu_order = 220
     add_to_admin_menu = True
     list_display = ["name", "plural", "sort_order"]
+    chooser_viewset_class = ResourceTypeChooserViewSet
+    chooser_per_page = 20
     delete_view_class = ResourceTypeDeleteView
     delete_template_name = "library/admin/taxonomy_confirm_delete.html"
 
@@ -106,6 +136,18 @@ class LibraryItemListingViewSet(PageListingViewSet):
 @hooks.register("register_admin_viewset")
 def register_library_item_listing():
     return LibraryItemListingViewSet("library_items")
+
+
+@hooks.register("insert_global_admin_css")
+def library_admin_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("css/library-admin.css"))
+
+
+@hooks.register("construct_homepage_panels")
+def add_editorial_panel(request, panels):
+    panel = EditorialPanel()
+    if panel.is_shown(request.user):
+        panels.append(panel)
 
 
 @hooks.register("before_serve_document")

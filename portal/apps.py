@@ -10,3 +10,4 @@ class PortalConfig(AppConfig):
         # deleting files with their rows) and registers threads with search.
         from portal import audit, search_source  # noqa: F401
         from portal.actions import admission, attachments  # noqa: F401
+        from portal.attachments import checks  # noqa: F401

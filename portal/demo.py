@@ -15,11 +15,12 @@ from wagtail.models import Page
 from portal.actions import forum
 from portal.models import Category, Membership, Thread
 
-# Wagtail's migrations create the "Editors" and "Moderators" groups, which carry the library's
-# admin permissions; portal roles live on the membership.
+# The library's editorial groups (Contributors, Editors, Moderators: library/migrations/
+# 0003_editorial_roles.py) carry the admin permissions; portal roles live on the membership.
 DEMO_ACCOUNTS = [
     {"role": "staff", "email": "staff@example.org", "membership": "moderator", "staff": True},
     {"role": "editor", "email": "editor@example.org", "groups": ["Editors"]},
+    {"role": "contributor", "email": "contributor@example.org", "groups": ["Contributors"]},
     {
         "role": "moderator",
         "email": "moderator@example.org",

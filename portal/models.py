@@ -6,6 +6,7 @@ Writes to these models go through `portal.actions`; who may read or do what is `
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.files.storage import storages
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import LazyObject
@@ -416,3 +417,36 @@ class QuarantinedFile(models.Model):
 
     def __str__(self):
         return f"Quarantined file {self.pk} from {self.uploader_label}"
+
+
+class HashListEntry(models.Model):
+    """A PDQ hash from a hash-sharing programme's list of known abuse images, loaded by staff
+    (`manage.py load_hash_list`). Attached images within PDQ_MATCH_DISTANCE of one are never
+    stored where they can be served (portal/attachments/safety.py)."""
+
+    pdq = models.CharField(
+        "PDQ hash",
+        max_length=64,
+        validators=[
+            RegexValidator(
+                r"^[0-9a-f]{64}\Z", "A PDQ hash is 64 lower-case hexadecimal digits (0-9, a-f)."
+            )
+        ],
+    )
+    quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, help_text="The list this hash came from.")
+    note = models.CharField(max_length=255, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "hash list entry"
+        verbose_name_plural = "hash list entries"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "pdq"], name="hash_list_entry_once_per_list")
+        ]
+
+    def __str__(self):
+        return f"{self.source}: {self.pdq}"

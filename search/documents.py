@@ -9,12 +9,33 @@ import io
 import logging
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
 from search.models import DocumentText
 
 logger = logging.getLogger(__name__)
 MAX_ATTACHMENT_CHARS = 200_000
+
+
+class PdfTextError(Exception):
+    """pypdf could not read the file as a PDF."""
+
+
+def pdf_text(content, limit=MAX_ATTACHMENT_CHARS):
+    """The text of a PDF's pages, up to about `limit` characters: pages after that are not read.
+    pypdf caps what each stream may decompress to, so a crafted file cannot fill the memory."""
+    pages = []
+    length = 0
+    try:
+        for page in PdfReader(io.BytesIO(content)).pages:
+            pages.append(page.extract_text() or "")
+            length += len(pages[-1]) + 1
+            if length >= limit:
+                break
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        # A damaged or hostile file fails deep inside the parser, in any of these ways.
+        raise PdfTextError(str(error) or type(error).__name__) from error
+    return "\n".join(pages)[:limit]
 
 
 def document_text(document):
@@ -34,12 +55,17 @@ def document_text(document):
     if stored and stored.file_hash == digest:
         return stored.text
     try:
-        reader = PdfReader(io.BytesIO(content))
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError) as error:
+        text = pdf_text(content)
+    except PdfTextError as error:
         logger.warning("document %s: text extraction failed (%s)", document.pk, error)
         text = ""
     DocumentText.objects.update_or_create(
         document=document, defaults={"file_hash": digest, "text": text[:MAX_ATTACHMENT_CHARS]}
     )
     return text
+
+
+def without_text():
+    """Ids of the documents whose text extraction found nothing: the file could not be read, or
+    it has no text layer (a scan). Their words never reach the index."""
+    return DocumentText.objects.filter(text="").values("document_id")

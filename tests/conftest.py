@@ -50,6 +50,12 @@ def opensearch_url():
 
 
 @pytest.fixture(scope="session")
+def clamd_url():
+    """A clamd with the test signatures (services/clamav/run start prints its URL)."""
+    return require_service("TEST_CLAMD_URL", "ClamAV")
+
+
+@pytest.fixture(scope="session")
 def chromium_path():
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not path:

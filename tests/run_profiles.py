@@ -1,6 +1,8 @@
 """Run the test suite under both profiles: embedded (SQLite, in-memory layer, database search),
 and services (PostgreSQL, Redis, OpenSearch) when TEST_POSTGRES_URL, TEST_REDIS_URL and
 TEST_OPENSEARCH_URL say where they are. Under CI=true the services profile is required.
+TEST_CLAMD_URL, when set, becomes the services profile's CLAMD_URL (the attachment scan tests
+need it, and fail without it under CI=true).
 
 The browser tests (marker `browser`) and the tests that need a service run in the services profile
 only, when it runs; otherwise the embedded run includes them (and they skip, or fail under CI,
@@ -27,6 +29,8 @@ PROFILE_VARIABLES = (
     "EMAIL_URL",
     "SEARCH_INDEX",
     "PORTAL_SERVICE_TESTS",
+    "CLAMD_URL",
+    "ATTACHMENT_SCAN",
 )
 SERVICE_URLS = ("TEST_POSTGRES_URL", "TEST_REDIS_URL", "TEST_OPENSEARCH_URL")
 
@@ -113,6 +117,7 @@ def main(pytest_args):
                     # An index name of this run's own: a node that `make run` or another run
                     # used holds a `portal-library` index the tests would otherwise read.
                     "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
+                    "CLAMD_URL": os.environ.get("TEST_CLAMD_URL", ""),
                 },
                 pytest_args,
             ),

@@ -11,6 +11,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "portal.example.org",
     # The services profile sets REDIS_URL, with which production needs channel-layer keys.
     "CHANNEL_LAYER_ENCRYPTION_KEYS": "a-channel-layer-key-for-the-production-settings",
+    "CLAMD_URL": "unix:///run/clamav/clamd.ctl",
 }
 
 
@@ -79,6 +80,7 @@ def test_email_url(monkeypatch):
         ({"DEBUG": "false"}, "SECRET_KEY"),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({"TASK_BACKEND": "celery"}, "TASK_BACKEND"),
+        ({**PRODUCTION, "ATTACHMENT_SCAN": "off"}, "ATTACHMENT_SCAN"),
     ],
 )
 def test_bad_value_fails_with_one_line(variables, variable):

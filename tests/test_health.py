@@ -18,7 +18,7 @@ def test_all_parts_healthy(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "channel_layer", "search"}
+    assert set(body["checks"]) == {"database", "cache", "channel_layer", "search", "scanner"}
     assert all(check["ok"] for check in body["checks"].values())
     assert response["Cache-Control"].startswith("max-age=0")
 

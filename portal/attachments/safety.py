@@ -1,51 +1,35 @@
-"""The safety pipeline every attached file passes before anyone can fetch it.
+"""The safety pipeline every attachment passes before anyone can fetch it.
 
-A small stand-in with the pipeline's interface and messages: the type is read from the content
-(magic bytes) and must agree with the name and the allow-list; PDF text is extracted; images are
-looked up in SAFETY_STAND_IN_HASH_LIST (sha256 of the bytes → hash list entry id); with
-ATTACHMENT_SCAN=clamd, clamd at CLAMD_URL must answer. The full pipeline (ClamAV scan, PDQ
-matching, re-encoding, office text) replaces this module with the same names.
+`inspect(name, data)` answers with what may be stored and served (`Inspected`), with `Matched` for
+an image on the hash list (which must never be stored where it can be served), or raises
+`Refused` (the file may never be stored; the message is for the member) or `ScannerUnavailable`
+(clamd could not be reached: the file waits as "pending scan" and is inspected again later).
+
+In order:
+1. The type is read from the content (magic bytes; for zip archives, their parts) and must be on
+   the allow-list and agree with the file name's extension.
+2. Documents: clamd scans them (`scan`), then the text of PDFs and office files is extracted for
+   members-only search.
+3. Images are decoded within a pixel limit, hashed with PDQ in all eight rotations and flips and
+   matched against the hash list before the scan, so a listed image is caught even while clamd
+   is away; then clamd scans them, and they are re-encoded from their pixels alone, so EXIF
+   (GPS), XMP, ICC profiles and text chunks are gone (the EXIF orientation is applied first).
 """
 
-import hashlib
 import io
-import socket
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
 
+import numpy as np
+import pdqhash
 from django.conf import settings
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from portal.attachments import clamd, hashlist, office
+from search.documents import MAX_ATTACHMENT_CHARS, PdfTextError, pdf_text
 
-class Refused(Exception):
-    """The file is not accepted; str(error) tells the member why. It is never stored."""
-
-
-class ScannerUnavailable(Exception):
-    """clamd did not answer: the file waits, unserved, to be scanned later."""
-
-
-@dataclass(frozen=True)
-class Inspected:
-    content: bytes
-    content_type: str
-    extension: str
-    is_image: bool
-    text: str
-    pdq: str | None
-
-
-@dataclass(frozen=True)
-class Matched:
-    pdq: str
-    distance: int
-    entry_id: int
-
-
-# kind → (extensions, the first canonical; the content type files of this kind are served with)
+# Kind -> (extensions, canonical first; the MIME type files of this kind are served with).
 ALLOWED = {
     "PDF": ((".pdf",), "application/pdf"),
     "DOCX": (
@@ -62,7 +46,21 @@ ALLOWED = {
     "JPEG": ((".jpg", ".jpeg"), "image/jpeg"),
     "WebP": ((".webp",), "image/webp"),
 }
+IMAGE_KINDS = {"PNG", "JPEG", "WebP"}
 ALLOWED_LIST = "PDF, DOCX, XLSX, PPTX, ODT, PNG, JPEG or WebP"
+# Pillow's name for each image kind, and how each is written again.
+PILLOW_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WebP": "WEBP"}
+# The fast end of each encoder: a photograph saved as PNG took 3 s at zlib's default level and
+# 0.6 s at level 1 (bench/attachments.py), and every upload pays it.
+SAVE_OPTIONS = {
+    "PNG": {"compress_level": 1},
+    "JPEG": {"quality": 90},
+    "WebP": {"quality": 90, "method": 2},
+}
+# PDQ reads an image's structure, not its detail: a copy at most this wide and high hashes within
+# a few bits of the full image, four times faster than at 1,024 and in a fraction of the memory.
+PDQ_SIDE = 512
+# What each kind is called in a message, with its article.
 DESCRIPTIONS = {
     "PDF": "a PDF document",
     "DOCX": "a Word document (DOCX)",
@@ -73,41 +71,109 @@ DESCRIPTIONS = {
     "JPEG": "a JPEG image",
     "WebP": "a WebP image",
 }
-IMAGE_KINDS = {"PNG", "JPEG", "WebP"}
-OFFICE_FOLDERS = {"word/": "DOCX", "xl/": "XLSX", "ppt/": "PPTX"}
 
 
-def _content_kind(data):
-    if data.startswith(b"%PDF-"):
-        return "PDF"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data.startswith(b"PK\x03\x04"):
+class Refused(Exception):
+    """The file may never be stored; str(error) is a clear message for the member."""
+
+
+class ScannerUnavailable(Exception):
+    """clamd could not be reached: the file waits as "pending scan"."""
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What may be stored and served."""
+
+    content: bytes  # images re-encoded from their pixels; documents unchanged
+    content_type: str  # from the content
+    extension: str  # canonical, e.g. ".pdf"
+    is_image: bool
+    text: str  # extracted text of PDFs and office files ("" for images)
+    pdq: str | None  # hex PDQ hash of an image
+
+
+@dataclass(frozen=True)
+class Matched:
+    """An image matched the hash list: it must never be stored where it can be served."""
+
+    pdq: str  # the image's own hash (as uploaded, before any rotation)
+    distance: int
+    entry_id: int  # the HashListEntry it matched
+
+
+def inspect(name, data):
+    """Type check; documents scanned, their text extracted; images decoded, hashed, matched,
+    scanned and re-encoded. Returns Inspected or Matched; raises Refused or ScannerUnavailable."""
+    label = _label(name)
+    kind, archive = _kind(label, data)
+    extensions, content_type = ALLOWED[kind]
+    if kind in IMAGE_KINDS:
+        return _inspect_image(label, kind, data)
+    scan(data, name=label)
+    if archive is not None:
         try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-            names = archive.namelist()
-            if "mimetype" in names and archive.read("mimetype").startswith(
-                b"application/vnd.oasis.opendocument.text"
-            ):
-                return "ODT"
-        except zipfile.BadZipFile:
-            return None
-        for folder, kind in OFFICE_FOLDERS.items():
-            if any(name.startswith(folder) for name in names):
-                return kind
-    return None
+            text = office.archive_text(archive, kind, MAX_ATTACHMENT_CHARS)
+        except office.UnsafeArchive as error:
+            raise Refused(f"“{label}” was refused: {error}.") from error
+    else:
+        try:
+            text = pdf_text(data)
+        except PdfTextError:
+            text = ""  # a PDF pypdf cannot read is still a PDF for its readers; it is not indexed
+    return Inspected(data, content_type, extensions[0], False, text, None)
+
+
+def scan(data, *, name=""):
+    """Scan with clamd. Raises Refused when it finds something, ScannerUnavailable when it cannot
+    be reached or is not configured (the file then waits)."""
+    if settings.ATTACHMENT_SCAN == "off":
+        return
+    if not settings.CLAMD_URL:
+        raise ScannerUnavailable("no malware scanner is configured (CLAMD_URL is unset)")
+    subject = f"“{name}”" if name else "This file"
+    try:
+        found = clamd.instream(settings.CLAMD_URL, data, settings.CLAMD_TIMEOUT)
+    except clamd.ClamdUnreachable as error:
+        raise ScannerUnavailable(str(error)) from error
+    except clamd.ClamdError as error:
+        if "size limit" in str(error):
+            raise Refused(f"{subject} is too large for the malware scanner.") from error
+        raise ScannerUnavailable(f"clamd could not scan the file: {error}") from error
+    if found:
+        raise Refused(f"{subject} was refused: the malware scanner found “{found}” in it.")
+
+
+def _label(name):
+    """The file's own name, without any folders, short enough for a message."""
+    label = PurePosixPath(str(name).replace("\\", "/")).name.strip() or "the file"
+    return label if len(label) <= 80 else label[:77] + "…"
 
 
 def _kind(label, data):
+    """The kind the content says, checked against the name's extension; for office files also
+    the opened archive, checked against zip bombs."""
     extension = PurePosixPath(label.lower()).suffix
     named = next((kind for kind, (exts, _) in ALLOWED.items() if extension in exts), None)
     if named is None:
         raise Refused(f"“{label}” is not a kind of file we accept: attach {ALLOWED_LIST} files.")
-    kind = _content_kind(data)
+    archive = None
+    if data.startswith(b"%PDF-"):
+        kind = "PDF"
+    elif data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = "PNG"
+    elif data.startswith(b"\xff\xd8\xff"):
+        kind = "JPEG"
+    elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = "WebP"
+    elif data.startswith(b"PK\x03\x04"):
+        try:
+            archive = office.open_archive(data, settings.ATTACHMENT_MAX_UNPACKED_BYTES)
+        except office.UnsafeArchive as error:
+            raise Refused(f"“{label}” was refused: {error}.") from error
+        kind = office.archive_kind(archive)
+    else:
+        kind = None
     if kind is None:
         raise Refused(
             f"“{label}” is named {DESCRIPTIONS[named]}, but its content is not one: "
@@ -118,38 +184,73 @@ def _kind(label, data):
             f"“{label}” is named {DESCRIPTIONS[named]}, but its content is "
             f"{DESCRIPTIONS[kind]}. Rename it to {ALLOWED[kind][0][0]} or attach the right file."
         )
-    return kind
+    return kind, archive
 
 
-def _pdf_text(label, data):
-    try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-    except (PdfReadError, ValueError, KeyError):
-        return ""
-
-
-def scan(data, *, name=""):
-    """Raises ScannerUnavailable when scanning is on (ATTACHMENT_SCAN) and clamd (CLAMD_URL,
-    tcp://host:port) does not answer; the stand-in scans nothing itself."""
-    if getattr(settings, "ATTACHMENT_SCAN", "off") == "off":
-        return
-    url = urlsplit(getattr(settings, "CLAMD_URL", ""))
-    try:
-        socket.create_connection((url.hostname, url.port), timeout=2).close()
-    except (OSError, TypeError, ValueError) as error:
-        raise ScannerUnavailable(f"clamd at {url.geturl()!r} does not answer") from error
-
-
-def inspect(name, data):
-    label = PurePosixPath(str(name).replace("\\", "/")).name.strip() or "the file"
-    kind = _kind(label, data)
+def _inspect_image(label, kind, data):
+    image = _decode(label, kind, data)
+    pixels = _pdq_pixels(image)
+    hashes, _quality = pdqhash.compute_dihedral(pixels)
+    hex_hashes = [np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex() for bits in hashes]
+    nearest = hashlist.current_index().nearest(
+        hashlist.to_words(hex_hashes), settings.PDQ_MATCH_DISTANCE
+    )
+    if nearest is not None:
+        distance, entry_id, _orientation = nearest
+        return Matched(pdq=hex_hashes[0], distance=distance, entry_id=entry_id)
+    # After matching: a listed image is caught even while clamd is away, and never waits
+    # as "pending scan".
     scan(data, name=label)
     extensions, content_type = ALLOWED[kind]
-    if kind in IMAGE_KINDS:
-        digest = hashlib.sha256(data).hexdigest()
-        entry_id = getattr(settings, "SAFETY_STAND_IN_HASH_LIST", {}).get(digest)
-        if entry_id is not None:
-            return Matched(pdq=digest, distance=0, entry_id=entry_id)
-        return Inspected(data, content_type, extensions[0], True, "", digest)
-    text = _pdf_text(label, data) if kind == "PDF" else ""
-    return Inspected(data, content_type, extensions[0], False, text, None)
+    return Inspected(_reencode(image, kind), content_type, extensions[0], True, "", hex_hashes[0])
+
+
+def _decode(label, kind, data):
+    """The image's first frame, decoded, turned upright by its EXIF orientation."""
+    limit = settings.ATTACHMENT_MAX_PIXELS
+    too_large = f"“{label}” is too large to process: we accept images of up to {limit / 1e6:g} "
+    try:
+        with warnings.catch_warnings():
+            # Our own limit, checked below before any pixel is decoded, is the one that speaks.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[kind]])
+            width, height = image.size
+            if width * height > limit:
+                raise Refused(f"{too_large}million pixels, and it has {width:,} × {height:,}.")
+            image.load()
+            return ImageOps.exif_transpose(_eight_bit(image))
+    except Image.DecompressionBombError as error:  # Pillow's own limit, met while opening
+        raise Refused(f"{too_large}million pixels.") from error
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise Refused(
+            f"“{label}” cannot be read as {DESCRIPTIONS[kind]}; it may be damaged."
+        ) from error
+
+
+def _eight_bit(image):
+    """Greyscale of more than 8 bits (16-bit PNGs) scaled to 8: Pillow's own conversion clips
+    it to white, which would hide the picture from the hash list."""
+    if image.mode not in {"I", "I;16", "I;16B", "I;16L", "F"}:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    return Image.fromarray((np.clip(values, 0, 65535) / 257).round().astype(np.uint8), "L")
+
+
+def _pdq_pixels(image):
+    if max(image.size) > PDQ_SIDE:
+        image = ImageOps.contain(image, (PDQ_SIDE, PDQ_SIDE), Image.Resampling.BOX)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _reencode(image, kind):
+    """A new file from the pixels alone: nothing of the original's metadata is carried over."""
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    if kind == "JPEG":
+        mode = "L" if image.mode in {"1", "L"} else "RGB"
+    else:
+        mode = "RGBA" if has_alpha else ("L" if image.mode in {"1", "L"} else "RGB")
+    converted = image.convert(mode)
+    clean = Image.frombytes(mode, converted.size, converted.tobytes())
+    output = io.BytesIO()
+    clean.save(output, PILLOW_FORMATS[kind], **SAVE_OPTIONS[kind])
+    return output.getvalue()

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     # Numbered after 0003_hash_list (the hash list the safety pipeline matches against), which it
     # follows once both are in place; it needs nothing of it.
     dependencies = [
-        ("portal", "0002_membership_and_forum"),
+        ("portal", "0003_hash_list"),
     ]
 
     operations = [

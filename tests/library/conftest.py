@@ -52,6 +52,11 @@ def editor(db):
 
 
 @pytest.fixture
+def contributor(db):
+    return make_user("contributor", ["Contributors"])
+
+
+@pytest.fixture
 def moderator(db):
     return make_user("moderator", ["Moderators"])
 

@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils.text import slugify
 from wagtail.documents import get_document_model
+from wagtail.test.utils.form_data import querydict_from_html
 
 from library.demo.pdf import text_pdf
 from library.models import (
@@ -32,7 +34,7 @@ def make_user(username, groups=(), **extra):
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.org", password="unused-in-tests", **extra
     )
-    # The same groups portal/demo.py gives the demo accounts; Wagtail's migrations create them.
+    # The groups portal/demo.py gives the demo accounts (library/migrations/0003_editorial_roles).
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
     return user
 
@@ -114,6 +116,27 @@ def make_theme(title, parent=None):
     page.save_revision().publish()
     page.refresh_from_db()
     return page
+
+
+# --- The admin's forms ------------------------------------------------------------------------
+
+
+def new_item_form(client, parent, **fields):
+    """The admin's create form for a library item, as the browser would send it."""
+    url = reverse("wagtailadmin_pages:add", args=("library", "libraryitempage", parent.pk))
+    response = client.get(url)
+    assert response.status_code == 200
+    data = querydict_from_html(text(response), form_id="page-edit-form")
+    for key in [key for key in data if "__prefix__" in key]:
+        del data[key]
+    data["body-count"] = "0"  # the StreamField's inputs are drawn by JavaScript
+    for name, value in fields.items():
+        if isinstance(value, list):
+            data.setlist(name, value)
+        else:
+            data[name] = value
+    # The test client would send only the last value of a QueryDict key; send them all.
+    return url, {key: data.getlist(key) for key in data}
 
 
 # --- Reading responses -------------------------------------------------------------------------

@@ -70,15 +70,15 @@ def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
     second = capsys.readouterr().out
     assert "demo content: up to date" in second
     assert "demo discussions: up to date" in second
-    for role in ("staff", "editor", "moderator", "member", "applicant"):
+    for role in ("staff", "editor", "contributor", "moderator", "member", "applicant"):
         assert f"{role}@example.org" in first
     from django.contrib.auth import get_user_model
 
     from portal import policy
 
-    assert get_user_model().objects.count() == 5
-    # What the portal asks of each: is_staff, is_moderator, is_member, can_apply. The editor is
-    # an applicant to the portal; the Wagtail permission below sets them apart.
+    assert get_user_model().objects.count() == 6
+    # What the portal asks of each: is_staff, is_moderator, is_member, can_apply. The editor and
+    # the contributor are applicants to the portal; their Wagtail groups set them apart.
     answers = {
         user.username: (
             policy.is_staff(user),
@@ -91,12 +91,17 @@ def test_setup_demo_creates_accounts_and_is_idempotent(capsys, settings):
     assert answers == {
         "staff": (True, True, True, False),
         "editor": (False, False, False, True),
+        "contributor": (False, False, False, True),
         "moderator": (False, True, True, False),
         "member": (False, False, True, False),
         "applicant": (False, False, False, True),
     }
     editor = get_user_model().objects.get(email="editor@example.org")
     assert editor.has_perm("wagtailadmin.access_admin")
+    assert editor.has_perm("library.add_publisher")
+    contributor = get_user_model().objects.get(email="contributor@example.org")
+    assert contributor.has_perm("wagtailadmin.access_admin")
+    assert not contributor.has_perm("library.add_publisher")
     assert (
         not get_user_model()
         .objects.get(email="member@example.org")

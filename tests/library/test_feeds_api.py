@@ -174,6 +174,7 @@ PUBLIC_FIELDS = {
     "resource_type",
     "publishers",
     "themes",
+    "sections",
 }
 PUBLIC_META = {
     "type",

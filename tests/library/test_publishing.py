@@ -1,8 +1,10 @@
 """The editorial workflow end to end, through the Wagtail admin as editors and moderators use it.
 
-An editor writes a briefing under the library and submits it to Wagtail's default "Moderators
+A contributor writes a briefing under the library and submits it to Wagtail's default "Moderators
 approval" workflow; until a moderator approves it, nothing public knows it exists (page, listing,
-theme page, feeds, API, sitemap) and the document attached to it cannot be downloaded.
+theme page, feeds, API, sitemap) and the document attached to it cannot be downloaded. What
+editors may do besides (publish directly, schedule, manage the taxonomy) is in
+test_editorial.py.
 """
 
 import datetime
@@ -15,7 +17,6 @@ from django.utils.html import escape
 from wagtail.documents import get_document_model
 from wagtail.models import Collection, PageViewRestriction, Workflow
 from wagtail.rich_text import RichText
-from wagtail.test.utils.form_data import querydict_from_html
 
 from library.demo.pdf import text_pdf
 from library.models import LibraryItemDocument, LibraryItemPage, Publisher, ResourceType
@@ -25,6 +26,7 @@ from tests.library.helpers import (
     card_titles,
     make_document,
     make_item,
+    new_item_form,
     rss_titles,
     sitemap_locations,
     text,
@@ -58,7 +60,7 @@ def on_library_front_page(client, title):
 
 
 def upload_document(client, title, filename, content):
-    """The editor uploads a file through the admin's single-document form."""
+    """Someone in the admin uploads a file through the admin's single-document form."""
     response = client.post(
         reverse("wagtaildocs:add"),
         {
@@ -69,24 +71,6 @@ def upload_document(client, title, filename, content):
     )
     assert response.status_code == 302, text(response)
     return get_document_model().objects.get(title=title)
-
-
-def new_item_form(client, parent, **fields):
-    """The admin's create form for a library item, as the browser would send it."""
-    url = reverse("wagtailadmin_pages:add", args=("library", "libraryitempage", parent.pk))
-    response = client.get(url)
-    assert response.status_code == 200
-    data = querydict_from_html(text(response), form_id="page-edit-form")
-    for key in [key for key in data if "__prefix__" in key]:
-        del data[key]
-    data["body-count"] = "0"  # the StreamField's inputs are drawn by JavaScript
-    for name, value in fields.items():
-        if isinstance(value, list):
-            data.setlist(name, value)
-        else:
-            data[name] = value
-    # The test client would send only the last value of a QueryDict key; send them all.
-    return url, {key: data.getlist(key) for key in data}
 
 
 def public_view(anonymous, page, document):
@@ -121,11 +105,11 @@ def test_default_workflow_is_moderators_approval_on_the_whole_site(demo_site):
     assert demo_site.get_workflow() == workflow
 
 
-def test_editor_submits_briefing_moderator_approves_then_it_is_public(
-    demo_site, library_index, editor, moderator, client
+def test_contributor_submits_briefing_moderator_approves_then_it_is_public(
+    demo_site, library_index, contributor, moderator, client
 ):
     anonymous = Client()
-    client.force_login(editor)
+    client.force_login(contributor)
     pdf = text_pdf(TITLE, "What the roundtable agreed on age assurance.")
     document = upload_document(client, f"{TITLE} (PDF)", FILENAME, pdf)
 
@@ -156,17 +140,17 @@ def test_editor_submits_briefing_moderator_approves_then_it_is_public(
     page = LibraryItemPage.objects.get(title=TITLE)
     assert page.get_parent().specific == library_index
     assert not page.live
-    assert page.owner == editor
+    assert page.owner == contributor
     assert page.publisher_names == ["NSPCC"]
     assert sorted(page.themes.values_list("slug", flat=True)) == ["prevention", "technology"]
     assert [a.document for a in page.attachments.all()] == [document]
     workflow_state = page.current_workflow_state
     assert workflow_state is not None
     assert workflow_state.status == "in_progress"
-    assert workflow_state.requested_by == editor
+    assert workflow_state.requested_by == contributor
     assert page.current_workflow_task.name == "Moderators approval"
 
-    # Submitted, not approved: invisible everywhere; only the editor can fetch the document.
+    # Submitted, not approved: invisible everywhere; only the admin's users fetch the document.
     seen = public_view(anonymous, page, document)
     assert seen == dict.fromkeys(seen, False)
     assert anonymous.get(document.url).status_code == 404
@@ -204,14 +188,14 @@ def test_editor_submits_briefing_moderator_approves_then_it_is_public(
     assert TITLE not in card_titles(anonymous.get("/themes/technology/"))
 
 
-def test_editors_cannot_bypass_moderation_by_publishing(library_index, editor, client):
-    client.force_login(editor)
+def test_contributors_cannot_bypass_moderation_by_publishing(library_index, contributor, client):
+    client.force_login(contributor)
     url, data = new_item_form(
         client,
         library_index,
         **{
-            "title": "Editor tries to publish",
-            "slug": "editor-tries-to-publish",
+            "title": "Contributor tries to publish",
+            "slug": "contributor-tries-to-publish",
             "summary": "Should wait for a moderator.",
             "publisher_links-0-publisher": str(Publisher.objects.first().pk),
             "resource_type": str(ResourceType.objects.get(slug="report").pk),
@@ -222,13 +206,13 @@ def test_editors_cannot_bypass_moderation_by_publishing(library_index, editor, c
         },
     )
     client.post(url, data)
-    page = LibraryItemPage.objects.get(slug="editor-tries-to-publish")
+    page = LibraryItemPage.objects.get(slug="contributor-tries-to-publish")
     assert not page.live
     assert Client().get(page.get_url()).status_code == 404
 
 
-def test_moderator_rejection_keeps_the_item_private(library_index, editor, moderator, client):
-    client.force_login(editor)
+def test_moderator_rejection_keeps_the_item_private(library_index, contributor, moderator, client):
+    client.force_login(contributor)
     url, data = new_item_form(
         client,
         library_index,
@@ -260,14 +244,15 @@ def test_moderator_rejection_keeps_the_item_private(library_index, editor, moder
     assert Client().get(f"/api/v2/items/{page.pk}/").status_code == 404
 
 
-def test_only_moderators_can_approve(library_index, editor, member, client):
+def test_only_moderators_can_approve(library_index, contributor, editor, member, client):
     page = make_item("Awaiting review", publish=False)
-    Workflow.objects.get(name="Moderators approval").start(page, editor)
+    Workflow.objects.get(name="Moderators approval").start(page, contributor)
     task_state = page.current_workflow_task_state
     approve = reverse(
         "wagtailadmin_pages:workflow_action", args=(page.pk, "approve", task_state.pk)
     )
-    for user in (editor, member):
+    # Editors publish their own work directly; approving others' submissions is the moderators'.
+    for user in (contributor, editor, member):
         client.force_login(user)
         client.post(approve, {"comment": ""})
         page.refresh_from_db()

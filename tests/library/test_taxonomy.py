@@ -115,13 +115,20 @@ def test_database_refuses_deleting_taxonomy_in_use(demo_site):
         ResourceType.objects.get(slug="report").delete()
 
 
-def test_editors_cannot_delete_publishers(demo_site, editor, client):
+def test_contributors_cannot_delete_publishers(demo_site, contributor, client):
+    unused = make_publisher("Unused by anyone")
+    client.force_login(contributor)
+    client.post(delete_url(unused))
+    assert Publisher.objects.filter(pk=unused.pk).exists()
+
+
+def test_editors_delete_unused_publishers_but_not_those_in_use(demo_site, editor, client):
     nspcc = Publisher.objects.get(name="NSPCC")
     unused = make_publisher("Unused by anyone")
     client.force_login(editor)
+    assert client.post(delete_url(nspcc)).status_code == 409
     client.post(delete_url(unused))
-    client.post(delete_url(nspcc))
-    assert Publisher.objects.filter(pk__in=[nspcc.pk, unused.pk]).count() == 2
+    assert list(Publisher.objects.filter(pk__in=[nspcc.pk, unused.pk])) == [nspcc]
 
 
 def test_slugs_default_from_names():

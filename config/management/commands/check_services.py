@@ -5,7 +5,7 @@ from config.health import run_checks
 
 
 class Command(BaseCommand):
-    help = "Check that the database, cache, channel layer and search engine answer."
+    help = "Check that the database, cache, channel layer, search engine and clamd answer."
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -18,4 +18,4 @@ class Command(BaseCommand):
         self.stdout.write("demo discussions: " + ("; ".join(discussions) or "up to date"))
         self.stdout.write("demo accounts (e-mail / password):")
         for role, email, password in logins:
-            self.stdout.write(f"  {role:<10} {email:<24} {password}")
+            self.stdout.write(f"  {role:<12} {email:<24} {password}")

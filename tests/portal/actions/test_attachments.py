@@ -18,6 +18,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
@@ -25,7 +26,15 @@ from library.demo.pdf import text_pdf
 from portal import policy
 from portal.actions import ActionError, account, attachments, forum
 from portal.actions.attachments import FilesRefused
-from portal.models import Attachment, Notification, Post, QuarantinedFile, Thread
+from portal.attachments import hashlist, safety
+from portal.models import (
+    Attachment,
+    HashListEntry,
+    Notification,
+    Post,
+    QuarantinedFile,
+    Thread,
+)
 from portal.search_source import thread_entries
 from tests.conftest import closed_port_url
 from tests.portal.actions.helpers import audit_of, fresh
@@ -76,9 +85,12 @@ def clamd_back(settings):
     settings.ATTACHMENT_SCAN = "off"
 
 
-def hash_listed(settings, data, entry_id=42):
-    """Put the image on the hash list staff load."""
-    settings.SAFETY_STAND_IN_HASH_LIST = {hashlib.sha256(data).hexdigest(): entry_id}
+def hash_listed(settings, data):
+    """Put the PNG image on the hash list staff load; returns its entry's id."""
+    with override_settings(ATTACHMENT_SCAN="off"):
+        pdq = safety.inspect("listed.png", data).pdq
+    hashlist.load([hashlist.ListedHash(pdq, 100)], source="Test list")
+    return HashListEntry.objects.get(pdq=pdq).pk
 
 
 def files_in(alias):
@@ -251,7 +263,7 @@ def test_a_hash_list_match_is_quarantined_the_post_held_staff_alerted_and_upload
     thread, settings, committed
 ):
     image = png(12010)
-    hash_listed(settings, image, entry_id=42)
+    entry_id = hash_listed(settings, image)
     uploader = person("member")
     moderator, staff = person("moderator"), person("staff")
     with committed():
@@ -260,13 +272,13 @@ def test_a_hash_list_match_is_quarantined_the_post_held_staff_alerted_and_upload
     assert post.state == Post.State.PENDING
     assert post.moderation_reason == attachments.MATCH_HOLD_REASON
     record = QuarantinedFile.objects.get()
-    assert (record.hash_entry_id, record.post, record.uploader) == (42, post, uploader)
+    assert (record.hash_entry_id, record.post, record.uploader) == (entry_id, post, uploader)
     assert storages["quarantine"].exists(record.file.name)
     assert record.sha256 == hashlib.sha256(image).hexdigest()
     assert [a.original_name for a in post.attachments.all()] == ["a.pdf"]  # the clean file
     assert not any(a.original_name == "holiday.png" for a in Attachment.objects.all())
     (quarantined,) = audit_of("attachment.quarantined")
-    assert quarantined.subject == uploader and quarantined.details["hash_entry"] == 42
+    assert quarantined.subject == uploader and quarantined.details["hash_entry"] == entry_id
     alerted = set(
         Notification.objects.filter(kind=Notification.Kind.HASH_MATCH).values_list(
             "user", flat=True
