@@ -164,6 +164,7 @@ def running_site(fresh_database_url, tmp_path_factory):
     manage("check_services", env=environment)
     site = serve(environment, tmp_path_factory.mktemp("server") / "server.log", port)
     site.setup_output = setup.stdout + setup.stderr
+    site.environment = environment  # tests/deploy copies its database and media
     yield site
     site.process.terminate()
     site.process.wait(timeout=10)
