@@ -6,7 +6,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Protectors' Portal"
 
     def ready(self):
-        # Importing these connects their signal receivers (the audit log's, signing out's) and
-        # registers threads with search.
-        from portal import audit, search_source  # noqa: F401
+        # Importing these connects their signal receivers (the audit log's, signing out's, the
+        # immediate search alerts') and registers threads with search.
+        from portal import alerts, audit, search_source  # noqa: F401
         from portal.actions import admission  # noqa: F401

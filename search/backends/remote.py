@@ -141,7 +141,10 @@ def build_search(request, clauses, visibilities):
             "bool",
             must=positive or [Q("match_all")],
             must_not=negative,
-            filter=[Q("terms", visibility=visibilities)],
+            filter=[
+                Q("terms", visibility=visibilities),
+                *([Q("terms", key=list(request.within))] if request.within is not None else []),
+            ],
         )
     )
     active = _filter_queries(request)

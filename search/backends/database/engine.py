@@ -44,6 +44,8 @@ class DatabaseEngine(SearchEngine):
         dialect = current_dialect()
         with connection.cursor() as cursor:
             rows = dialect.match_rows(cursor, clauses, visibilities)
+            if request.within is not None:
+                rows = self._among(rows, request.within)
             matched, counts = filter_and_count(request, rows)
             sort_rows(matched, request.sort, ranked=bool(clauses))
             page = matched[request.offset : request.offset + request.page_size]
@@ -55,6 +57,11 @@ class DatabaseEngine(SearchEngine):
             facets=facet_lists(request, counts),
             engine=self.name,
         )
+
+    @staticmethod
+    def _among(rows, keys):
+        ids = set(IndexEntry.objects.filter(key__in=keys).values_list("id", flat=True))
+        return [row for row in rows if row[ID] in ids]
 
     @staticmethod
     def _hits(cursor, dialect, clauses, page):
