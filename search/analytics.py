@@ -149,10 +149,11 @@ def daily_totals(since):
         for row in SearchCount.objects.filter(day__gte=since)
         .values("day")
         .annotate(
+            # before `searches` names the sum, while it still names the column
+            withheld=Sum("searches", filter=Q(query=WITHHELD)),
             searches=Sum("searches"),
             without_results=Sum("without_results"),
             opened=Sum("opened"),
-            withheld=Sum("searches", filter=Q(query=WITHHELD)),
         )
     }
     today = timezone.localdate()

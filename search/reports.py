@@ -119,6 +119,7 @@ class SearchReportView(WagtailAdminTemplateMixin, TemplateView):
             },
             "chart": daily_chart(totals),
             "bar_width": BAR_WIDTH,
+            "can_add_synonym": self.request.user.has_perm("site_search.add_synonym"),
             "sections": [
                 {
                     "id": "top",

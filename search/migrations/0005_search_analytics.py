@@ -1,11 +1,13 @@
 """Index entries note when they became searchable (saved searches count what is new), and search
-analytics: daily counts per query, which Wagtail's Editors and Moderators groups may read."""
+analytics: daily counts per query. Wagtail's Editors and Moderators groups may read them, and
+manage the synonyms the report suggests adding."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 from django.db.models import F
 
 READERS = ["Editors", "Moderators"]  # Wagtail's own groups of editors
+CODENAMES = ["view_search_analytics", "add_synonym", "change_synonym", "view_synonym"]
 
 
 def entries_added_when_last_changed(apps, schema_editor):
@@ -20,12 +22,11 @@ def let_editors_read_analytics(apps, schema_editor):
     config.models_module = True  # create_permissions skips apps without models
     create_permissions(config, apps=apps, verbosity=0)
     config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    permission = Permission.objects.get(
-        content_type__app_label="site_search", codename="view_search_analytics"
+    permissions = apps.get_model("auth", "Permission").objects.filter(
+        content_type__app_label="site_search", codename__in=CODENAMES
     )
     for group in apps.get_model("auth", "Group").objects.filter(name__in=READERS):
-        group.permissions.add(permission)
+        group.permissions.add(*permissions)
 
 
 class Migration(migrations.Migration):

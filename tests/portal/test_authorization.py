@@ -148,8 +148,8 @@ class World:
 def build_world(library):
     """One person per role, forum categories and threads (and the demo library when asked);
     returns the people and the values of the matrix's placeholders."""
-    from portal import notify
-    from portal.actions import forum
+    from portal import alerts, notify
+    from portal.actions import forum, searches
     from portal.demo import load_discussions
     from portal.models import Category
 
@@ -180,7 +180,10 @@ def build_world(library):
         MODERATORS_THREAD_TITLE,
         "Who covers the queue over the holidays?",
     )
+    saved_search, _ = searches.save_search(member, name="Hashing", query="q=hashing")
     values.update(
+        saved_search=saved_search.pk,
+        saved_search_token=alerts.unsubscribe_token(saved_search),
         category=category.slug,
         category_id=category.pk,
         moderators_category=moderators_category.slug,
