@@ -97,6 +97,9 @@ class SearchReportView(WagtailAdminTemplateMixin, TemplateView):
     page_title = "Searches"
     header_icon = "search"
 
+    def get_breadcrumbs_items(self):
+        return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
+
     def dispatch(self, request, *args, **kwargs):
         if not may_view(request.user):
             return permission_denied(request)

@@ -61,13 +61,13 @@ def save_search(user, *, name, query):
 
 @transaction.atomic
 def set_alert(user, saved, alert):
-    """Choose how often to be e-mailed. Turning an alert on starts it from now, so the first
-    e-mail holds only what is new from then on."""
+    """Choose how often to be e-mailed. Turning an alert on starts it from when the search was
+    last opened, so the first e-mail holds what is new and unseen, nothing older."""
     _owned(user, saved)
     if alert not in SavedSearch.Alert.values:
         raise ActionError("Choose how often to be e-mailed.", "alert")
     if saved.alert == SavedSearch.Alert.OFF and alert != SavedSearch.Alert.OFF:
-        saved.alerted_at = timezone.now()
+        saved.alerted_at = saved.seen_at
     saved.alert = alert
     saved.save(update_fields=["alert", "alerted_at"])
 
