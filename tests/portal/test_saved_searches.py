@@ -11,6 +11,7 @@ from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
 from portal.actions import forum
+from portal.actions.searches import MAX_SAVED_SEARCHES
 from portal.alerts import send_scheduled_alerts, unsubscribe_token
 from portal.models import Category, SavedSearch
 from search.models import IndexEntry
@@ -104,6 +105,27 @@ class SavedSearchTests(TestCase):
         assert "Please enter a name for the search." in body
         assert 'value="q=hashing&amp;type=tool"' in body
         assert not SavedSearch.objects.exists()
+
+    def test_an_unknown_alert_or_one_search_too_many_is_refused_with_a_reason(self):
+        client = self.signed_in(self.member)
+        self.save(client, "q=hashing")
+        saved = SavedSearch.objects.get()
+        response = client.post(f"/portal/searches/{saved.pk}/alert/", {"alert": "hourly"})
+        assert (
+            "Choose how often to be e-mailed." in client.get(response["Location"]).content.decode()
+        )
+        assert SavedSearch.objects.get().alert == SavedSearch.Alert.OFF
+        now = timezone.now()
+        SavedSearch.objects.bulk_create(
+            SavedSearch(
+                user=self.member, name=f"S{n}", query=f"q=s{n}", seen_at=now, alerted_at=now
+            )
+            for n in range(MAX_SAVED_SEARCHES - 1)
+        )
+        refused = self.save(client, "q=one+more", name="One more")
+        assert refused.status_code == 400
+        assert "the most you can keep" in refused.content.decode()
+        assert 'value="One more"' in refused.content.decode()
 
     def test_others_saved_searches_are_out_of_reach(self):
         theirs = self.signed_in(self.applicant)
