@@ -8,7 +8,7 @@ last sent two days ago, and new entries since: library items and members' discus
 words some saved searches ask for. Two shapes side by side: saved searches sharing `--distinct`
 queries (people follow the same topics), and every saved search different. E-mail goes to
 Django's in-memory outbox, so what is measured is building the alerts, not an SMTP server.
-Prints a table and writes bench/results/alerts.json.
+Prints a table and writes bench/results/alerts-<database>.json.
 
     .venv/bin/python bench/alerts.py [--saved 10000] [--people 2000] [--distinct 200] [--runs 3]
 """
@@ -280,7 +280,7 @@ def main():
     )
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "alerts.json").write_text(
+    (results / f"alerts-{connection.vendor}.json").write_text(
         json.dumps(
             {
                 "engine": engine_name(),

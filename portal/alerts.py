@@ -24,10 +24,10 @@ from django_tasks import task
 
 from portal import policy
 from portal.models import SavedSearch
-from search import registry, service
+from search import service
 from search.indexing import entries_added
 from search.pages import FACET_TITLES
-from search.query import CONTENTS, SLUG_FACETS, SORTS, SearchRequest
+from search.query import SLUG_FACETS, SORTS, SearchRequest
 
 UNSUBSCRIBE_SALT = "portal.search-alert"
 LISTED = 20  # results an alert lists; it counts the rest
@@ -62,10 +62,7 @@ def new_counts(user, saved_searches):
 def descriptions(saved_searches):
     """{saved search id: the search in words}: its text in quotes, then its filters as the
     search page's chips name them."""
-    labels = {
-        "content": {value: label for value, (label, _) in CONTENTS.items()},
-        **registry.facet_labels(),
-    }
+    labels = service.facet_labels()
     described = {}
     for saved in saved_searches:
         request = search_request(saved)
@@ -117,9 +114,8 @@ def _send(saved, hits):
         "manage_url": settings.SITE_URL + reverse("portal:saved-searches"),
         "unsubscribe": unsubscribe,
     }
-    count = len(hits)
     message = EmailMultiAlternatives(
-        subject=f"[Protectors' Portal] {count} new for “{saved.name}”",
+        subject=f"[Protectors' Portal] {len(hits)} new for “{saved.name}”",
         body=render_to_string("portal/email/search_alert.txt", context),
         to=[user.email],
         headers={
@@ -151,12 +147,16 @@ def run_alerts(saved_searches, added, until):
         results = service.search_among(
             search_request(members[0]), keys, list(audience), limit=len(keys)
         )
+        alerted = []
         for saved in members:
             hits = [hit for hit in results.hits if added[hit.key] > saved.alerted_at]
             if hits:
                 _send(saved, hits)
-                SavedSearch.objects.filter(pk=saved.pk).update(alerted_at=until)
-                sent += 1
+                alerted.append(saved.pk)
+        # Noted per group, not per e-mail (a write each is most of a run's time): a run that
+        # fails in the middle of a group sends that group's e-mails again next time.
+        SavedSearch.objects.filter(pk__in=alerted).update(alerted_at=until)
+        sent += len(alerted)
     SavedSearch.objects.filter(
         pk__in=[saved.pk for saved in saved_searches], alerted_at__lt=until
     ).update(alerted_at=until)

@@ -102,11 +102,16 @@ def related_keys(key, visibilities, limit=4):
     return keys
 
 
-def _label_facets(results):
-    labels = {
+def facet_labels():
+    """{facet: {value: label}}: the content facet's own labels and those the sources give."""
+    return {
         "content": {value: label for value, (label, _) in CONTENTS.items()},
         **registry.facet_labels(),
     }
+
+
+def _label_facets(results):
+    labels = facet_labels()
     for facet, values in results.facets.items():
         names = labels.get(facet, {})
         for value in values:
