@@ -172,6 +172,10 @@ SEARCH = {
     "REPLICAS": env.integer("SEARCH_REPLICAS", 0),
 }
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Search analytics (search.analytics): editors see a query once this many searches made it, and
+# counts older than this many days are deleted.
+SEARCH_ANALYTICS_MIN_SEARCHES = env.integer("SEARCH_ANALYTICS_MIN_SEARCHES", 5)
+SEARCH_ANALYTICS_RETENTION_DAYS = env.integer("SEARCH_ANALYTICS_RETENTION_DAYS", 365)
 
 TASK_BACKEND = env.text("TASK_BACKEND", "immediate")
 if TASK_BACKEND not in {"immediate", "database"}:

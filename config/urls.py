@@ -45,6 +45,7 @@ urlpatterns = [
     path("api/v2/", api_router.urls),
     path("api/search/", search_views.search_api, name="search-api"),
     path("api/search/autocomplete/", search_views.autocomplete_api, name="search-autocomplete"),
+    path("api/search/opened/", search_views.result_opened, name="search-opened"),
     path("sitemap.xml", sitemap, name="sitemap"),
 ]
 

@@ -315,7 +315,11 @@ class LibraryIndexPage(RoutablePageMixin, Page):
     @path("")
     def search(self, request):
         """The library's front door: full-text search with facets over every item."""
-        context = search_page(request.GET, portal_policy.search_visibilities(request.user))
+        context = search_page(
+            request.GET,
+            portal_policy.search_visibilities(request.user),
+            referrer=request.headers.get("Referer", ""),
+        )
         template = (
             "library/includes/search_results.html"
             if request.headers.get("X-Requested-With") == "search"

@@ -12,7 +12,14 @@ from wagtail.models import Page, PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 import search
-from library.models import LANGUAGES, LibraryItemPage, Publisher, ResourceType, ThemePage
+from library.models import (
+    LANGUAGES,
+    LibraryIndexPage,
+    LibraryItemPage,
+    Publisher,
+    ResourceType,
+    ThemePage,
+)
 from search import registry
 from search.documents import MAX_ATTACHMENT_CHARS, document_text
 
@@ -155,6 +162,15 @@ item_key = items.key
 
 registry.register(themes)
 registry.register(items)
+
+
+def search_page_url():
+    """The library index is the search page."""
+    library = LibraryIndexPage.objects.live().first()
+    return library.url if library else ""
+
+
+registry.register_search_page(search_page_url)
 
 
 # --- Changes that reach the index ----------------------------------------------------------------

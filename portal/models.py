@@ -450,3 +450,31 @@ class HashListEntry(models.Model):
 
     def __str__(self):
         return f"{self.source}: {self.pdq}"
+
+
+class SavedSearch(models.Model):
+    """A library search someone keeps (its URL query, named), what of it they have seen, and how
+    often they want to be e-mailed what is new (portal.alerts)."""
+
+    class Alert(models.TextChoices):
+        OFF = "off", "No e-mails"
+        IMMEDIATE = "immediate", "As soon as something new matches"
+        DAILY = "daily", "Once a day"
+        WEEKLY = "weekly", "Once a week"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=120)
+    query = models.CharField(max_length=2000)  # the search page's query string, without paging
+    alert = models.CharField(max_length=10, choices=Alert.choices, default=Alert.OFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()  # results added after this are new on the list
+    alerted_at = models.DateTimeField()  # results added after this go in the next alert
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["alert", "alerted_at"])]
+
+    def __str__(self):
+        return self.name

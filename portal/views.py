@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import inputs
-from portal import policy, queries
-from portal.actions import ActionError, account, admission, forum, reading
+from portal import alerts, policy, queries
+from portal.actions import ActionError, account, admission, forum, reading, searches
 from portal.audit import client_ip
 from portal.export import member_data
 from portal.forms import (
@@ -44,10 +44,12 @@ from portal.models import (
     Post,
     QuarantinedFile,
     Report,
+    SavedSearch,
     Thread,
     User,
 )
 from portal.notify import user_for_unsubscribe_token
+from search import registry as search_registry
 
 
 def _gate(allowed):
@@ -805,3 +807,100 @@ def audit_log(request):
         events = events.filter(action=action)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     return render(request, "portal/audit_log.html", {"events": page, "action": action})
+
+
+# --- Saved searches ------------------------------------------------------------------------------
+
+
+def _saved_search(request, pk):
+    return get_object_or_404(SavedSearch, pk=pk, user=request.user)
+
+
+def _render_saved_searches(request, unsaved=None, status=200):
+    """The saved searches with their new-result counts; `unsaved`: a search that could not be
+    saved, shown again with what was typed and why."""
+    saved_searches = list(request.user.saved_searches.all())
+    counts = alerts.new_counts(request.user, saved_searches)
+    summaries = alerts.descriptions(saved_searches)
+    rows = [
+        {"saved": saved, "new": counts[saved.pk], "summary": summaries[saved.pk]}
+        for saved in saved_searches
+    ]
+    return render(
+        request,
+        "portal/saved_searches.html",
+        {
+            "rows": rows,
+            "alert_choices": SavedSearch.Alert.choices,
+            "unsaved": unsaved,
+            "search_url": search_registry.search_page_url(),
+        },
+        status=status,
+    )
+
+
+@signed_in
+@require_GET
+def saved_searches(request):
+    return _render_saved_searches(request)
+
+
+@signed_in
+@require_POST
+def save_search(request):
+    name, query = request.POST.get("name", ""), request.POST.get("query", "")
+    try:
+        saved, created = searches.save_search(request.user, name=name, query=query)
+    except ActionError as error:
+        unsaved = {"name": name, "query": query, "error": error.message}
+        return _render_saved_searches(request, unsaved=unsaved, status=400)
+    if created:
+        messages.success(request, f"Search saved as “{saved.name}”.")
+    else:
+        messages.info(request, f"You had already saved this search, as “{saved.name}”.")
+    return redirect("portal:saved-searches")
+
+
+@signed_in
+@require_GET
+def open_saved_search(request, pk):
+    """Opening a saved search notes its results as seen, then shows them."""
+    saved = _saved_search(request, pk)
+    searches.mark_seen(request.user, saved)
+    return HttpResponseRedirect(search_registry.search_page_url(saved.query) or "/")
+
+
+@signed_in
+@require_POST
+def saved_search_alert(request, pk):
+    saved = _saved_search(request, pk)
+    try:
+        searches.set_alert(request.user, saved, request.POST.get("alert", ""))
+    except ActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"“{saved.name}”: {saved.get_alert_display().lower()}.")
+    return redirect("portal:saved-searches")
+
+
+@signed_in
+@require_POST
+def delete_saved_search(request, pk):
+    saved = _saved_search(request, pk)
+    searches.delete_saved_search(request.user, saved)
+    messages.success(request, f"“{saved.name}” is deleted.")
+    return redirect("portal:saved-searches")
+
+
+# RFC 8058 one-click unsubscribe, as for notifications: a bare POST, the signed token its proof.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def saved_search_unsubscribe(request, token):
+    template = "portal/saved_search_unsubscribe.html"
+    saved = alerts.saved_search_for_token(token)
+    if saved is None:
+        return render(request, template, {"invalid": True}, status=400)
+    if request.method == "POST":
+        searches.stop_alert(saved)
+        return render(request, template, {"done": True, "saved": saved})
+    return render(request, template, {"saved": saved})

@@ -18,6 +18,7 @@ import logging
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 from django_tasks import task
 
@@ -35,20 +36,32 @@ REINDEX_DELAY_SECONDS = 1
 REINDEX_MARK_SECONDS = 60
 
 
+# Sent once the transaction that made them searchable commits, with keys=[the entries' keys]:
+# saved searches' immediate alerts listen (search knows nothing of them).
+entries_added = Signal()
+
+
 def reindex(*keys):
     """Re-index the objects with these keys; call inside the transaction that changed them."""
     if not keys:
         return
     external = remote_engine() is not None
+    added = []
     for key, fields in registry.entries(keys).items():
         if fields is None:
             IndexEntry.objects.filter(key=key).delete()
         else:
-            IndexEntry.objects.update_or_create(key=key, defaults=fields)
+            _, created = IndexEntry.objects.update_or_create(
+                key=key, defaults=fields, create_defaults={**fields, "added_at": timezone.now()}
+            )
+            if created:
+                added.append(key)
         if external:
             PendingIndexChange.objects.create(key=key)
     if external:
         transaction.on_commit(schedule_apply)
+    if added:
+        transaction.on_commit(lambda: entries_added.send(sender=IndexEntry, keys=added))
 
 
 def reindex_after_commit(*keys):
@@ -135,9 +148,14 @@ def rebuild_database_index(progress=None, batch=500):
     """Recompute every IndexEntry from the content (used by search_reindex), in batches."""
     done = 0
     with transaction.atomic():
+        added_at = dict(IndexEntry.objects.values_list("key", "added_at"))
         IndexEntry.objects.all().delete()
+        now = timezone.now()
         for entries in registry.all_entries(batch):
-            IndexEntry.objects.bulk_create(IndexEntry(key=key, **fields) for key, fields in entries)
+            IndexEntry.objects.bulk_create(
+                IndexEntry(key=key, added_at=added_at.get(key) or now, **fields)
+                for key, fields in entries
+            )
             done += len(entries)
             if progress:
                 progress(done)

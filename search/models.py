@@ -2,7 +2,8 @@
 
 IndexEntry is the database engine's index and the source every engine is fed from: one row per
 searchable object, flattened. PendingIndexChange is the outbox: written in the same transaction as
-the content change, deleted only once the external engine has applied it.
+the content change, deleted only once the external engine has applied it. SearchCount holds the
+search analytics editors read: aggregates only (search.analytics).
 """
 
 from django.db import models
@@ -29,6 +30,9 @@ class IndexEntry(models.Model):
     year = models.PositiveSmallIntegerField(null=True)
     url = models.CharField(max_length=500)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the object first became searchable: saved searches count what came after they were
+    # last looked at. Kept through rebuilds (indexing.rebuild_database_index).
+    added_at = models.DateTimeField(null=True, db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "visibility"]), models.Index(fields=["date"])]
@@ -79,3 +83,24 @@ class Synonym(models.Model):
 
     def __str__(self):
         return self.terms
+
+
+class SearchCount(models.Model):
+    """How often one query was searched on one day, and what came of it: counts only, never who
+    searched, from where or in which session (search.analytics)."""
+
+    day = models.DateField()
+    # Lower-case with its spaces collapsed; "" (analytics.WITHHELD) counts the searches whose
+    # text is never kept, those that could find members' discussions.
+    query = models.CharField(max_length=200, blank=True)
+    searches = models.PositiveIntegerField(default=0)
+    without_results = models.PositiveIntegerField(default=0)
+    results_total = models.PositiveBigIntegerField(default=0)  # summed, for the average
+    opened = models.PositiveIntegerField(default=0)  # searches after which a result was opened
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "query"], name="one_count_a_day")]
+        permissions = [("view_search_analytics", "Can see what people search for")]
+
+    def __str__(self):
+        return f"{self.day}: {self.query or '(withheld)'} × {self.searches}"

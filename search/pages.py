@@ -5,7 +5,7 @@ and the back button works, with or without JavaScript)."""
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from search import registry, service
+from search import analytics, registry, service
 from search.query import FACETS, SLUG_FACETS, SORTS, VERBATIM, SearchRequest
 
 FACET_TITLES = {
@@ -58,9 +58,10 @@ def _listed(facet, values):
     return bool(values)
 
 
-def search_page(params, visibilities):
+def search_page(params, visibilities, referrer=""):
     """The context of the search page for its URL parameters, as someone who may find entries of
-    these visibilities: a page past the last shows the last."""
+    these visibilities: a page past the last shows the last. The search is counted for the
+    analytics (`referrer`: the address of the page it was made from)."""
     request = SearchRequest.from_params(params)
     results = service.run_search(request, visibilities)
     page_count = max(1, -(-results.total // request.page_size))
@@ -71,7 +72,12 @@ def search_page(params, visibilities):
         )
         results = service.run_search(request, visibilities)
     registry.fill_cards(results.hits)
-    return _page_context(results, page_count)
+    analytics.record_search(request, results, visibilities, referrer)
+    return {
+        **_page_context(results, page_count),
+        # Where opening a result is counted, for a search whose text may be kept.
+        "opened_query": request.text and analytics.recorded_query(request, visibilities),
+    }
 
 
 def _page_context(results, page_count):

@@ -88,6 +88,9 @@ class SearchRequest:
     page_size: int = PAGE_SIZE
     verbatim: bool = False  # search for the text as typed, never for a correction of it
     corrections: list = field(default_factory=list)  # what was cleaned up, said on the page
+    # Only these entry keys, or None for all: saved searches ask what is new among the entries
+    # added since they last looked (service.search_among). Never read from a URL.
+    within: tuple | None = None
 
     @classmethod
     def from_params(cls, params, strict=False):

@@ -44,6 +44,7 @@ class Source:
 
 _sources = {}
 _audience = None
+_search_page = None
 
 
 def split_key(key):
@@ -60,6 +61,19 @@ def register_audience(visibilities_of):
     """visibilities_of(user): the visibilities of the entries the user may find."""
     global _audience
     _audience = visibilities_of
+
+
+def register_search_page(url_of):
+    """url_of(): the address of the public search page (which its owning app serves), that
+    saved searches and the editors' report link to."""
+    global _search_page
+    _search_page = url_of
+
+
+def search_page_url(query=""):
+    """The search page's address with the query string appended ("" if none is registered)."""
+    base = _search_page() if _search_page else ""
+    return f"{base}?{query}" if base and query else base
 
 
 def visibilities(user):

@@ -5,6 +5,7 @@ members-only entries are filtered inside the engine, never after. If the configu
 the database engine answers and the results say so (degraded).
 """
 
+import dataclasses
 import logging
 
 from django.core.cache import cache
@@ -12,8 +13,8 @@ from django.core.cache import cache
 from search import registry
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
-from search.models import Synonym
-from search.query import CONTENTS, parse_text, words_of
+from search.models import IndexEntry, Synonym
+from search.query import CONTENTS, SearchResults, parse_text, words_of
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
@@ -80,6 +81,25 @@ def _search(request, text, visibilities):
     return results
 
 
+def added_since(moment):
+    """{key: when it became searchable} of the entries added after the moment."""
+    return dict(IndexEntry.objects.filter(added_at__gt=moment).values_list("key", "added_at"))
+
+
+def search_among(request, keys, visibilities, limit=0):
+    """The search's results among these entries only (as keys): what saved searches find new.
+    The newest first, up to `limit` of them (the total counts them all); no suggestion, since
+    nothing here is shown to someone who could act on it."""
+    keys = tuple(keys)
+    if not keys:
+        return SearchResults(request, 0, [], {})
+    request = dataclasses.replace(request, within=keys, sort="newest", page=1, page_size=limit)
+    clauses = parse_text(request.text, synonym_map())
+    results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
+    results.degraded = results.degraded or degraded
+    return results
+
+
 def autocomplete(text, visibilities, limit=8):
     """Titles the engine completes the text to, then what the sources suggest (publishers)."""
     text = " ".join(text.split())[:100]
@@ -95,11 +115,16 @@ def related_keys(key, visibilities, limit=4):
     return keys
 
 
-def _label_facets(results):
-    labels = {
+def facet_labels():
+    """{facet: {value: label}}: the content facet's own labels and those the sources give."""
+    return {
         "content": {value: label for value, (label, _) in CONTENTS.items()},
         **registry.facet_labels(),
     }
+
+
+def _label_facets(results):
+    labels = facet_labels()
     for facet, values in results.facets.items():
         names = labels.get(facet, {})
         for value in values:

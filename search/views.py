@@ -1,10 +1,11 @@
 """The JSON search API and autocomplete endpoint; the HTML search page is the library index,
 which calls the same service. Who may find what is the registered audience's answer."""
 
-from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
-from search import registry, service
+from search import analytics, registry, service
 from search.pages import search_instead_query
 from search.query import BadSearchRequest, SearchRequest
 
@@ -63,3 +64,12 @@ def autocomplete_api(request):
         request.GET.get("q", ""), registry.visibilities(request.user)
     )
     return JsonResponse({"suggestions": suggestions})
+
+
+# The search page's script tells this that a result was opened, sending no cookie and no referrer;
+# it reads nothing but the query, and can only add to a count of today's searches.
+@csrf_exempt
+@require_POST
+def result_opened(request):
+    analytics.record_opened(request.GET.get("q", ""))
+    return HttpResponse(status=204)

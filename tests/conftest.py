@@ -112,10 +112,11 @@ def fresh_database_url(tmp_path_factory):
 
 
 class RunningSite:
-    def __init__(self, url, process, log_path):
+    def __init__(self, url, process, log_path, environment=None):
         self.url = url
         self.process = process
         self.log_path = log_path
+        self.environment = environment or {}  # what manage() needs to reach the same data
 
     def log(self):
         return self.log_path.read_text(errors="replace")
@@ -133,7 +134,7 @@ def serve(environment, log_path, port=None):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    site = RunningSite(f"http://127.0.0.1:{port}", process, log_path)
+    site = RunningSite(f"http://127.0.0.1:{port}", process, log_path, environment)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -168,7 +168,10 @@ def build_search(request, clauses, visibilities):
             must=positive or [Q("match_all")],
             should=_title_boosts(clauses) if positive else [],
             must_not=negative,
-            filter=[Q("terms", visibility=visibilities)],
+            filter=[
+                Q("terms", visibility=visibilities),
+                *([Q("terms", key=list(request.within))] if request.within is not None else []),
+            ],
         )
     )
     active = _filter_queries(request)

@@ -151,8 +151,8 @@ def build_world(library):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from library.demo.pdf import text_pdf
-    from portal import notify
-    from portal.actions import forum
+    from portal import alerts, notify
+    from portal.actions import forum, searches
     from portal.demo import load_discussions
     from portal.models import Attachment, Category
 
@@ -202,7 +202,10 @@ def build_world(library):
         state=Attachment.State.PENDING_SCAN,
     )
     moderators_attachment = moderators_thread.posts.get(number=1).attachments.get()
+    saved_search, _ = searches.save_search(member, name="Hashing", query="q=hashing")
     values.update(
+        saved_search=saved_search.pk,
+        saved_search_token=alerts.unsubscribe_token(saved_search),
         category=category.slug,
         category_id=category.pk,
         moderators_category=moderators_category.slug,

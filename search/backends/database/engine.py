@@ -53,6 +53,8 @@ class DatabaseEngine(SearchEngine):
         dialect = current_dialect()
         with connection.cursor() as cursor:
             rows = dialect.match_rows(cursor, clauses, visibilities)
+            if request.within is not None:
+                rows = self._among(rows, request.within)
             matched, counts = filter_and_count(request, rows)
             sort_rows(matched, request.sort, ranked=bool(clauses))
             if request.sort == "relevance":
@@ -85,6 +87,11 @@ class DatabaseEngine(SearchEngine):
         }
         head.sort(key=lambda row: matches.get(row[ID], 0), reverse=True)  # stable
         rows[:TITLE_MATCH_WINDOW] = head
+
+    @staticmethod
+    def _among(rows, keys):
+        ids = set(IndexEntry.objects.filter(key__in=keys).values_list("id", flat=True))
+        return [row for row in rows if row[ID] in ids]
 
     @staticmethod
     def _hits(cursor, dialect, clauses, page):
