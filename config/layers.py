@@ -25,6 +25,7 @@ and read with any of them; a key is rotated by putting the new one first on ever
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
@@ -56,7 +57,10 @@ def redis_layer(url, prefix="portal", encryption_keys=()):
         )
     else:
         host["address"] = url
-    config = {"hosts": [host], "prefix": prefix}
+        db = int(urlsplit(url).path.strip("/") or 0)
+    # Redis has one pub/sub namespace for all its numbered databases: sites (or test runs) that
+    # share a server on different databases would hear each other's groups without the number.
+    config = {"hosts": [host], "prefix": f"{prefix}{db}" if db else prefix}
     if encryption_keys:
         config["symmetric_encryption_keys"] = list(encryption_keys)
     return {"BACKEND": REDIS_BACKEND, "CONFIG": config}

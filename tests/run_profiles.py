@@ -6,11 +6,11 @@ need it, and fail without it under CI=true).
 
 The browser tests (marker `browser`) and the tests that need a service run in the services profile
 only, when it runs; otherwise the embedded run includes them (and they skip, or fail under CI,
-where a service is missing). When both profiles run they run side by side, each in a pytest process
-of its own with its own temporary folder: the services profile prints as it goes, the embedded
-profile's output follows when both have ended (`TEST_PROFILES_IN_TURN=true` runs them one after the
-other instead). Extra arguments go to
-pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
+where a service is missing). When both profiles run, three pytest processes run side by side, each
+with its own temporary folder: the services profile without its browser tests (printing as it
+goes), the services profile's browser tests, and the embedded profile; the output of the other two
+follows when all have ended (`TEST_PROFILES_IN_TURN=true` runs them one after the other instead).
+Extra arguments go to pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 """
 
 import os
@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 PROFILE_VARIABLES = (
     "DATABASE_URL",
@@ -100,26 +101,62 @@ def run_side_by_side(profiles, scratch):
     return results
 
 
+def services_environment(postgres_url, redis_url):
+    """The services profile's variables for one pytest process: the database and the Redis
+    database it names, which the tests' own fixtures (TEST_*) then use too."""
+    return {
+        "DATABASE_URL": postgres_url,
+        "TEST_POSTGRES_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "TEST_REDIS_URL": redis_url,
+        "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
+        # An index name of this run's own: a node that `make run` or another run used holds a
+        # `portal-library` index the tests would otherwise read.
+        "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
+        "CLAMD_URL": os.environ.get("TEST_CLAMD_URL", ""),
+    }
+
+
+def beside(url, database):
+    """The same server with another database: a PostgreSQL database name or a Redis number."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def create_database(url):
+    import psycopg
+
+    name = urlsplit(url).path.strip("/")
+    with psycopg.connect(beside(url, "postgres"), autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
 def main(pytest_args):
     missing = [name for name in SERVICE_URLS if not os.environ.get(name)]
     if missing:
         profiles = [Profile("embedded", {}, pytest_args)]
     else:
         # When the services profile runs, the tests that need a service or a browser run there
-        # only: each once, against the production-like set-up, and CI stays within its time.
+        # only: each once, against the production-like set-up. The browser tests run in a
+        # process of their own beside the rest, on a database and a Redis database of their own
+        # (Redis numbers its databases, and config.layers keeps their channels apart).
+        postgres_url, redis_url = os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"]
+        browser_postgres = beside(postgres_url, urlsplit(postgres_url).path.strip("/") + "_browser")
+        browser_redis = beside(redis_url, (int(urlsplit(redis_url).path.strip("/") or 0) + 1) % 16)
+        create_database(browser_postgres)
         profiles = [
             Profile(
                 "services",
-                {
-                    "DATABASE_URL": os.environ["TEST_POSTGRES_URL"],
-                    "REDIS_URL": os.environ["TEST_REDIS_URL"],
-                    "SEARCH_URL": "opensearch+" + os.environ["TEST_OPENSEARCH_URL"],
-                    # An index name of this run's own: a node that `make run` or another run
-                    # used holds a `portal-library` index the tests would otherwise read.
-                    "SEARCH_INDEX": f"tests-{uuid.uuid4().hex[:10]}",
-                    "CLAMD_URL": os.environ.get("TEST_CLAMD_URL", ""),
-                },
-                pytest_args,
+                services_environment(postgres_url, redis_url),
+                ["-m", "not browser", *pytest_args],
+            ),
+            Profile(
+                "services, browser tests",
+                services_environment(browser_postgres, browser_redis),
+                ["-m", "browser", *pytest_args],
             ),
             Profile(
                 "embedded", {"PORTAL_SERVICE_TESTS": "later"}, ["-m", "not browser", *pytest_args]
