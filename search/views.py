@@ -5,7 +5,6 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from search import registry, service
-from search.query import BadSearchRequest, SearchRequest
 
 
 def results_as_json(results):
@@ -19,7 +18,7 @@ def results_as_json(results):
         "engine": results.engine,
         "degraded": results.degraded,
         "suggestion": results.suggestion,
-        "corrections": request.corrections,
+        "notices": request.notices,
         "results": [
             {
                 "title": hit.title,
@@ -44,11 +43,7 @@ def results_as_json(results):
 
 @require_GET
 def search_api(request):
-    try:
-        search_request = SearchRequest.from_params(request.GET, strict=True)
-    except BadSearchRequest as error:
-        return JsonResponse({"error": str(error)}, status=400)
-    results = service.run_search(search_request, registry.visibilities(request.user))
+    results = service.search(request.GET, registry.visibilities(request.user))
     return JsonResponse(results_as_json(results))
 
 
