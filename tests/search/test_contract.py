@@ -180,13 +180,16 @@ class ContractCases(EngineCases):
         assert dates == sorted(dates)
 
     def test_pagination_edges(self):
-        first = search(self.anonymous, page=1)
+        everything = ["library", "themes"]
+        first = search(self.anonymous, page=1, content=everything)
         assert first.total == 21  # 18 items and 3 themes
         assert len(first.hits) == 20
-        last = search(self.anonymous, page=2)
+        last = search(self.anonymous, page=2, content=everything)
         assert len(last.hits) == 1
-        beyond = search(self.anonymous, page=9)
+        beyond = search(self.anonymous, page=9, content=everything)
         assert beyond.hits == [] and beyond.total == 21
+        browsing = search(self.anonymous)  # no words: the library's items
+        assert browsing.total == 18 and {hit.kind for hit in browsing.hits} == {"item"}
 
     def test_autocomplete(self):
         anonymous = search_visibilities(self.anonymous)
@@ -264,7 +267,7 @@ class DiscussionCases(EngineCases):
         assert everything.total == library + 1
         assert facet(everything, "content") == {"library": library, "discussions": 1}
         labels = {v.value: v.label for v in everything.facets["content"]}
-        assert labels == {"library": "Library", "discussions": "Discussions"}
+        assert labels == {"library": "Library items", "discussions": "Discussions"}
         discussions = search(self.people.member, "encryption", content=["discussions"])
         assert titles(discussions) == [self.forum.encryption.title]
         # Disjunctive: the content facet is counted without its own filter.
