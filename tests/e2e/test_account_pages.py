@@ -118,7 +118,7 @@ def test_sign_up_verify_and_sign_in_by_code(browser, running_site):
     page.goto(mail_after(running_site, offset, r"(http://\S+/accounts/confirm-email/\S+/)"))
     check(page, "confirm-email")
     page.get_by_role("button", name="Confirm", exact=True).click()
-    expect(page.locator(".notice")).to_contain_text("is confirmed")
+    expect(page.locator(".notice", has_text="is confirmed")).to_be_visible()
     expect(page).to_have_url(re.compile("/portal/apply/$"))  # signed in, on to apply
     page.get_by_role("button", name="Sign out").click()
 

@@ -68,7 +68,7 @@ def test_sign_up_apply_approve_and_enter(browser, running_site):
     link = mail_after(running_site, offset, r"(http://\S+/accounts/confirm-email/\S+/)")
     applicant.goto(link.group(1))
     applicant.get_by_role("button", name="Confirm", exact=True).click()
-    expect(applicant.locator(".notice")).to_contain_text(f"Thank you: {email} is confirmed.")
+    expect(applicant.get_by_text(f"Thank you: {email} is confirmed.")).to_be_visible()
 
     # Confirming in the browser that signed up signs the person in and leads to the
     # application; the menu offers it, not discussions they cannot open yet.
