@@ -134,10 +134,13 @@ class SearchRequest:
             notice("The page number was not valid; showing the first page.")
             page = 1
         request.page = min(page, MAX_PAGE)
-        if not request.text and not request.content:
-            request.content = [BROWSING_CONTENT]
-            request.browsing = True
         return request
+
+    def browse_without_words(self):
+        """No words and no content chosen: list the library's items (BROWSING_CONTENT)."""
+        if not self.text and not self.content:
+            self.content = [BROWSING_CONTENT]
+            self.browsing = True
 
     @property
     def offset(self):

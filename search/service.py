@@ -58,9 +58,11 @@ def _with_fallback(operation):
 def search(params, visibilities):
     """The search that URL parameters ask for, as the page and the JSON API run it: the request
     corrected where it needs to be (unknown filter values dropped, years put the right way round,
-    a page past the last shown as the last), each correction in `results.request.notices`."""
+    a page past the last shown as the last), each correction in `results.request.notices`; with
+    no words, the library's items."""
     labels = facet_labels()
     request = SearchRequest.from_params(params, known=labels)
+    request.browse_without_words()
     results = run_search(request, visibilities, labels)
     page_count = max(1, -(-results.total // request.page_size))
     if request.page > page_count:
