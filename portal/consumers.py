@@ -385,7 +385,7 @@ class ThreadConsumer(MemberConsumer):
             return  # before the client resumes it is sent nothing live
         elif kind == "typing.event":
             if event["user_id"] != self.user.pk:
-                self.write_json({"type": "typing", "name": event["name"]})
+                self.write_json({"type": "typing", "name": event["name"], "user": event["user_id"]})
         elif kind == "presence.count":
             self.write_presence(event["count"])
         elif kind == "thread.meta":

@@ -138,6 +138,20 @@ def send_daily_digests():
     return sent
 
 
+def send_application_received_email(membership):
+    """Tell an applicant their application arrived, and what happens next."""
+    context = {
+        "membership": membership,
+        "site_url": settings.SITE_URL,
+        "application_url": settings.SITE_URL + reverse("portal:apply"),
+    }
+    EmailMultiAlternatives(
+        subject="[Protectors' Portal] We have your application",
+        body=render_to_string("portal/email/application_received.txt", context),
+        to=[membership.user.email],
+    ).send()
+
+
 def send_decision_email(membership):
     approved = membership.status == membership.Status.APPROVED
     context = {

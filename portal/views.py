@@ -52,9 +52,11 @@ from portal.notify import user_for_unsubscribe_token
 from search import registry as search_registry
 
 
-def _gate(allowed):
-    """Decorate a view: anonymous visitors are sent to sign in; signed-in people the test refuses
-    get a page that says why (application pending, declined, suspended) with a 403."""
+def _gate(allowed, audience):
+    """Decorate a view: anonymous visitors are sent to sign in (the sign-in page says why);
+    signed-in people the test refuses get a 403 page that names who the page is for,
+    `audience`, in the words of the policy's rule, and what they can do instead (apply, wait,
+    ask a moderator)."""
 
     def decorator(view):
         @functools.wraps(view)
@@ -65,7 +67,11 @@ def _gate(allowed):
                 return render(
                     request,
                     "portal/not_a_member.html",
-                    {"membership": policy.membership_of(request.user)},
+                    {
+                        "audience": audience,
+                        "membership": policy.membership_of(request.user),
+                        "member": policy.is_member(request.user),
+                    },
                     status=403,
                 )
             return view(request, *args, **kwargs)
@@ -75,10 +81,11 @@ def _gate(allowed):
     return decorator
 
 
-members_only = _gate(policy.is_member)
-moderators_only = _gate(policy.is_moderator)
-staff_only = _gate(policy.can_view_audit_log)
-signed_in = _gate(lambda user: True)
+# Each gate's audience is who its policy rule lets in (staff count as members and moderators).
+members_only = _gate(policy.is_member, "members")
+moderators_only = _gate(policy.is_moderator, "moderators")
+staff_only = _gate(policy.can_view_audit_log, "staff")
+signed_in = _gate(lambda user: True, "everyone signed in")
 
 
 def _posted(request):
@@ -784,7 +791,7 @@ def member(request, pk):
     )
 
 
-@_gate(policy.can_view_quarantine)
+@_gate(policy.can_view_quarantine, "staff")
 @require_GET
 def quarantine(request):
     """What the hash list held back: the records only. No page, moderators' included, ever

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from search import analytics, registry, service
-from search.query import FACETS, SLUG_FACETS, SORTS, VERBATIM, SearchRequest
+from search.query import FACETS, SLUG_FACETS, SORTS, VERBATIM
 
 FACET_TITLES = {
     "content": "Content",
@@ -31,10 +31,12 @@ def _query(params):
 
 
 def _state(request):
-    """The search state as {param: [values]}, without the page number."""
+    """The search state as {param: [values]}, without the page number. Browsing's content is
+    the default, not a choice, so links leave it out."""
     return {
         "q": [request.text],
         **{facet: list(getattr(request, facet)) for facet in SLUG_FACETS},
+        **({"content": []} if request.browsing else {}),
         "year_from": [str(request.year_from)] if request.year_from else [],
         "year_to": [str(request.year_to)] if request.year_to else [],
         "sort": [request.sort] if request.sort != "relevance" else [],
@@ -50,31 +52,24 @@ def search_instead_query(results):
     return _query({**_state(results.request), VERBATIM: ["1"]})
 
 
-def _listed(facet, values):
+def _listed(facet, request, values):
     """Every facet with values is listed but the content facet, which only once it offers a
-    choice: to people who see no discussions, everything is library."""
+    choice, and not while browsing the library (its items are what browsing lists)."""
     if facet == "content":
-        return len(values) > 1 or any(value.selected for value in values)
+        return not request.browsing and (len(values) > 1 or any(value.selected for value in values))
     return bool(values)
 
 
 def search_page(params, visibilities, referrer=""):
     """The context of the search page for its URL parameters, as someone who may find entries of
-    these visibilities: a page past the last shows the last. The search is counted for the
-    analytics (`referrer`: the address of the page it was made from)."""
-    request = SearchRequest.from_params(params)
-    results = service.run_search(request, visibilities)
-    page_count = max(1, -(-results.total // request.page_size))
-    if request.page > page_count:
-        request.page = page_count
-        request.corrections.append(
-            f"There are only {page_count} pages of results; this is the last."
-        )
-        results = service.run_search(request, visibilities)
+    these visibilities. The search is counted for the analytics (`referrer`: the address of the
+    page it was made from)."""
+    results = service.search(params, visibilities)
+    request = results.request
     registry.fill_cards(results.hits)
     analytics.record_search(request, results, visibilities, referrer)
     return {
-        **_page_context(results, page_count),
+        **_page_context(results, max(1, -(-results.total // request.page_size))),
         # Where opening a result is counted, for a search whose text may be kept.
         "opened_query": request.text and analytics.recorded_query(request, visibilities),
     }
@@ -124,7 +119,7 @@ def _page_context(results, page_count):
                 )
                 url = with_change(**{facet: toggled})
             values.append({"value": value, "url": url})
-        if _listed(facet, results.facets.get(facet, [])):
+        if _listed(facet, request, results.facets.get(facet, [])):
             facets.append(
                 {
                     "name": facet,

@@ -1,7 +1,8 @@
 """What a search asks for and what it gets back, independent of the engine.
 
 `SearchRequest.from_params` is the one place that reads search parameters (from the URL or the
-JSON API), caps and cleans them, so every engine receives the same well-formed request.
+JSON API), caps and cleans them, so every engine receives the same well-formed request, and says
+what it corrected in `notices`, which the page and the JSON API both show.
 `parse_text` turns the query box into clauses: words, "quoted phrases" and -exclusions, each with
 the editors' synonyms and the compound forms (written apart or together) as alternatives. Engines
 only render those clauses into their own syntax. `title_phrases` and `title_match` say which titles
@@ -32,8 +33,21 @@ SLUG_FACETS = tuple(facet for facet in FACETS if facet != "year")  # chosen by v
 # kinds, so every engine filters and counts it on the entries' kind.
 CONTENTS = {
     # URL value: (label, entry kinds)
-    "library": ("Library", ("item", "theme")),
+    "library": ("Library items", ("item",)),
+    "themes": ("Theme pages", ("theme",)),
     "discussions": ("Discussions", ("thread",)),
+}
+# A search with no words and no content chosen browses the library: its items, newest first, as
+# its type and publisher counts add up to; theme pages and discussions join in once words are
+# typed, when they may be what the words ask for.
+BROWSING_CONTENT = "library"
+# What a filter is called in the notices about it.
+FILTER_NAMES = {
+    "content": "content",
+    "publisher": "publisher",
+    "type": "resource type",
+    "theme": "theme",
+    "language": "language",
 }
 _CONTENT_OF_KIND = {kind: value for value, (_, kinds) in CONTENTS.items() for kind in kinds}
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -60,10 +74,6 @@ COMPOUND_MAX_LENGTH = 20
 COMPOUND_PART = 3
 
 
-class BadSearchRequest(ValueError):
-    """A parameter the JSON API refuses with 400; the HTML page corrects it instead."""
-
-
 @dataclass(frozen=True)
 class Clause:
     """One thing the query asks for: any of `alternatives` (each a tuple of words, a phrase when
@@ -87,54 +97,65 @@ class SearchRequest:
     page: int = 1
     page_size: int = PAGE_SIZE
     verbatim: bool = False  # search for the text as typed, never for a correction of it
-    corrections: list = field(default_factory=list)  # what was cleaned up, said on the page
+    notices: list = field(default_factory=list)  # what was corrected, said to the searcher
+    browsing: bool = False  # no words and no content chosen: the library's items only
     # Only these entry keys, or None for all: saved searches ask what is new among the entries
     # added since they last looked (service.search_among). Never read from a URL.
     within: tuple | None = None
 
     @classmethod
-    def from_params(cls, params, strict=False):
-        """Build a request from a QueryDict-like mapping. With strict=True (the JSON API) a bad
-        value raises BadSearchRequest; otherwise it is corrected and noted in `corrections`."""
+    def from_params(cls, params, known=None):
+        """Build a request from a QueryDict-like mapping, correcting what needs it and saying so
+        in `notices`. `known`, {facet: values}, names the filter values that exist: others are
+        dropped rather than shown as chosen filters that match nothing."""
         request = cls()
-
-        def problem(message):
-            if strict:
-                raise BadSearchRequest(message)
-            request.corrections.append(message)
+        notice = request.notices.append
 
         text = " ".join((params.get("q") or "").split())
         if len(text) > MAX_QUERY_LENGTH:
-            problem(f"The search was shortened to its first {MAX_QUERY_LENGTH} characters.")
+            notice(f"The search was shortened to its first {MAX_QUERY_LENGTH} characters.")
             text = text[:MAX_QUERY_LENGTH]
         request.text = text
         request.verbatim = params.get(VERBATIM) == "1"
         for facet in SLUG_FACETS:
-            values = [v for v in params.getlist(facet) if v and _is_slug(v)]
-            if len(values) != len([v for v in params.getlist(facet) if v]):
-                problem(f"An unrecognised {facet} filter was ignored.")
-            setattr(request, facet, sorted(set(values))[:MAX_FACET_VALUES])
+            given = list(dict.fromkeys(v for v in params.getlist(facet) if v))
+            values = [v for v in given if _is_slug(v) and (known is None or v in known[facet])]
+            for value in given:
+                if value not in values:
+                    shown = f" “{value[:40]}”" if _is_slug(value) else ""
+                    notice(f"Ignored an unknown {FILTER_NAMES[facet]} filter{shown}.")
+            setattr(request, facet, sorted(values)[:MAX_FACET_VALUES])
         for bound in ("year_from", "year_to"):
             raw = params.get(bound)
             if raw:
                 year = inputs.integer(raw, low=1900, high=2100)
                 if year is None:
-                    problem(f"The year {raw[:10]!r} was ignored: use four digits.")
+                    notice(f"The year {raw[:10]!r} was ignored: use four digits.")
                 else:
                     setattr(request, bound, year)
         if request.year_from and request.year_to and request.year_from > request.year_to:
             request.year_from, request.year_to = request.year_to, request.year_from
+            notice(
+                f"The years were the wrong way round: showing {request.year_from} to "
+                f"{request.year_to}."
+            )
         sort = params.get("sort") or "relevance"
         if sort not in SORTS:
-            problem("Unknown sort order; showing best matches first.")
+            notice("Unknown sort order; showing best matches first.")
             sort = "relevance"
         request.sort = sort
         page = inputs.integer(params.get("page") or "1", low=1)
         if page is None:
-            problem("The page number was not valid; showing the first page.")
+            notice("The page number was not valid; showing the first page.")
             page = 1
         request.page = min(page, MAX_PAGE)
         return request
+
+    def browse_without_words(self):
+        """No words and no content chosen: list the library's items (BROWSING_CONTENT)."""
+        if not self.text and not self.content:
+            self.content = [BROWSING_CONTENT]
+            self.browsing = True
 
     @property
     def offset(self):

@@ -14,7 +14,7 @@ from search import registry
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
 from search.models import IndexEntry, Synonym
-from search.query import CONTENTS, SearchResults, parse_text, words_of
+from search.query import CONTENTS, SLUG_FACETS, SearchRequest, SearchResults, parse_text, words_of
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
@@ -56,28 +56,46 @@ def _with_fallback(operation):
         return operation(database_engine()), True
 
 
-def run_search(request, visibilities):
+def search(params, visibilities):
+    """The search that URL parameters ask for, as the page and the JSON API run it: the request
+    corrected where it needs to be (unknown filter values dropped, years put the right way round,
+    a page past the last shown as the last), each correction in `results.request.notices`; with
+    no words, the library's items."""
+    labels = facet_labels()
+    request = SearchRequest.from_params(params, known=labels)
+    request.browse_without_words()
+    results = run_search(request, visibilities, labels)
+    page_count = max(1, -(-results.total // request.page_size))
+    if request.page > page_count:
+        request.page = page_count
+        request.notices.append(f"There are only {page_count} pages of results; this is the last.")
+        results = run_search(request, visibilities, labels)
+    return results
+
+
+def run_search(request, visibilities, labels=None):
     """The results of the search. When it finds too little, a spelling correction is offered
     (`suggestion`); when it finds nothing and the correction finds something, the results are
     the correction's (`corrected`), unless the request asks for the text as typed (verbatim)."""
-    results = _search(request, request.text, visibilities)
+    labels = labels or facet_labels()
+    results = _search(request, request.text, visibilities, labels)
     if request.text and results.total < SUGGEST_BELOW:
         suggestion, _ = _with_fallback(lambda e: e.suggest(request.text))
         if suggestion and suggestion.lower() != request.text.lower():
             results.suggestion = suggestion
             if results.total == 0 and not request.verbatim:
-                corrected = _search(request, suggestion, visibilities)
+                corrected = _search(request, suggestion, visibilities, labels)
                 if corrected.total:
                     corrected.suggestion, corrected.corrected = suggestion, True
                     results = corrected
     return results
 
 
-def _search(request, text, visibilities):
+def _search(request, text, visibilities, labels):
     clauses = parse_text(text, synonym_map())
     results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
     results.degraded = results.degraded or degraded
-    _label_facets(results)
+    _label_facets(results, labels)
     return results
 
 
@@ -116,15 +134,14 @@ def related_keys(key, visibilities, limit=4):
 
 
 def facet_labels():
-    """{facet: {value: label}}: the content facet's own labels and those the sources give."""
-    return {
-        "content": {value: label for value, (label, _) in CONTENTS.items()},
-        **registry.facet_labels(),
-    }
+    """{facet: {value: label}} for every filter value that exists, each slug facet listed."""
+    labels = {facet: {} for facet in SLUG_FACETS}
+    labels.update(registry.facet_labels())
+    labels["content"] = {value: label for value, (label, _) in CONTENTS.items()}
+    return labels
 
 
-def _label_facets(results):
-    labels = facet_labels()
+def _label_facets(results, labels):
     for facet, values in results.facets.items():
         names = labels.get(facet, {})
         for value in values:

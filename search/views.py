@@ -7,7 +7,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from search import analytics, registry, service
 from search.pages import search_instead_query
-from search.query import BadSearchRequest, SearchRequest
 
 
 def results_as_json(results):
@@ -25,7 +24,7 @@ def results_as_json(results):
         # nothing; search_instead_query is then the query string that asks for it as typed.
         "corrected": results.corrected,
         "search_instead_query": search_instead_query(results),
-        "corrections": request.corrections,
+        "notices": request.notices,
         "results": [
             {
                 "title": hit.title,
@@ -50,11 +49,7 @@ def results_as_json(results):
 
 @require_GET
 def search_api(request):
-    try:
-        search_request = SearchRequest.from_params(request.GET, strict=True)
-    except BadSearchRequest as error:
-        return JsonResponse({"error": str(error)}, status=400)
-    results = service.run_search(search_request, registry.visibilities(request.user))
+    results = service.search(request.GET, registry.visibilities(request.user))
     return JsonResponse(results_as_json(results))
 
 

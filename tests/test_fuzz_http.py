@@ -390,10 +390,11 @@ def test_search_page_drops_nul_from_the_query(world, db, caplog):
 
 
 @pytest.mark.parametrize("page", ["²", HUGE])
-def test_search_api_refuses_a_page_number_that_is_none(world, db, caplog, page):
+def test_search_api_corrects_a_page_number_that_is_none(world, db, caplog, page):
     response = get(Client(), "/api/search/", {"page": page}, caplog)
-    assert response.status_code == 400
-    assert "page number" in response.json()["error"]
+    assert response.status_code == 200
+    assert response.json()["page"] == 1
+    assert response.json()["notices"] == ["The page number was not valid; showing the first page."]
 
 
 def test_search_api_drops_nul_from_the_query(world, db, caplog):

@@ -45,6 +45,7 @@ def submit_application(
     if trusted:
         _decide(membership, None, Membership.Status.APPROVED, f"Trusted domain {trusted.domain}")
     else:
+        transaction.on_commit(lambda: notify.send_application_received_email(membership))
         events.moderation_queue_changed()
     return membership
 

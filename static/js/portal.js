@@ -54,7 +54,14 @@ for (const editor of document.querySelectorAll("[data-editor]")) {
   toggle.className = "button button--secondary button--small";
   toggle.textContent = "Preview";
   toggle.setAttribute("aria-expanded", "false");
-  textarea.after(toggle);
+  // Beside the form's submit button, so "Preview" and posting sit side by side.
+  const actions = editor.closest("form")?.querySelector("[data-editor-actions]");
+  if (actions) {
+    toggle.classList.remove("button--small");
+    actions.prepend(toggle);
+  } else {
+    textarea.after(toggle);
+  }
   toggle.addEventListener("click", async () => {
     const showing = preview.hidden;
     toggle.setAttribute("aria-expanded", String(showing));

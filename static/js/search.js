@@ -3,6 +3,17 @@
 // the search box suggests titles as you type. Without JavaScript every link and form still works.
 
 const results = document.querySelector("[data-search-results]");
+// The filters fold away on narrow screens so results come first; wide screens show them beside.
+const wide = window.matchMedia("(min-width: 52.01rem)");
+
+function filterPanel() {
+  return document.querySelector("[data-filter-panel]");
+}
+
+function openFiltersWhenWide() {
+  const panel = filterPanel();
+  if (panel && wide.matches) panel.open = true;
+}
 
 async function show(url, push) {
   const response = await fetch(url, { headers: { "X-Requested-With": "search" } });
@@ -10,7 +21,11 @@ async function show(url, push) {
     window.location.assign(url);
     return;
   }
+  // Someone choosing filters one after another keeps the panel open between choices.
+  const wasOpen = Boolean(filterPanel()?.open);
   results.innerHTML = await response.text();
+  const panel = filterPanel();
+  if (panel) panel.open = wasOpen || wide.matches;
   if (push) history.pushState({ search: true }, "", url);
   const query = new URL(url, window.location.href).searchParams.get("q") || "";
   const box = document.getElementById("search-q");
@@ -24,6 +39,8 @@ function formUrl(form) {
 }
 
 if (results) {
+  openFiltersWhenWide();
+  wide.addEventListener("change", openFiltersWhenWide);
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-search-link]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;

@@ -17,6 +17,13 @@ let last = state.after;
 let pending = null; // the reply waiting for the server's "posted": {key, source, quoted}
 let resyncing = false; // reading the thread afresh: changes that arrive meanwhile are in it
 let typingTimer = null;
+let typingAuthor = null; // whose "is typing…" shows: their post, when it arrives, ends it
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  typing.textContent = "";
+  typingAuthor = null;
+}
 
 function personalise(root) {
   // Live posts are rendered once for everyone; show the author's own controls here.
@@ -92,6 +99,7 @@ function onMessage(message, send) {
       if (message.type === "post") {
         showPost(message);
         showReplyCount(message.reply_count);
+        if (message.author_id === typingAuthor) stopTyping();
       }
       last = message.change;
       break;
@@ -125,8 +133,9 @@ function onMessage(message, send) {
       break;
     case "typing":
       typing.textContent = ` · ${message.name} is typing…`;
+      typingAuthor = message.user;
       clearTimeout(typingTimer);
-      typingTimer = setTimeout(() => (typing.textContent = ""), 5000);
+      typingTimer = setTimeout(stopTyping, 5000);
       break;
     case "thread":
       for (const badge of document.querySelectorAll("[data-locked]")) badge.hidden = !message.thread.locked;

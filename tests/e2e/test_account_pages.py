@@ -57,9 +57,9 @@ def mail_after(site, offset, pattern):
 
 def sign_in(page, email, password):
     page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("E-mail address").fill(email)
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def current_totp_code(secret):
@@ -74,15 +74,15 @@ def test_sign_in_and_password_reset_pages(browser, running_site):
 
     sign_in(page, "nobody@example.org", "not the password")
     summary = page.locator(".error-summary")
-    expect(summary).to_contain_text("are not correct")
+    expect(summary).to_contain_text("do not match an account")
     expect(summary).to_be_focused()
     check(page, "login-error")
 
     page.goto("/accounts/password/reset/")
     check(page, "password-reset")
     offset = len(running_site.log())
-    page.get_by_label("Email").fill("applicant@example.org")
-    page.get_by_role("button", name="Reset My Password").click()
+    page.get_by_label("E-mail address").fill("applicant@example.org")
+    page.get_by_role("button", name="Send me the link").click()
     expect(page).to_have_url(re.compile("/accounts/password/reset/done/$"))
     check(page, "password-reset-done")
     page.goto(mail_after(running_site, offset, r"(http://\S+/accounts/password/reset/key/\S+/)"))
@@ -97,34 +97,36 @@ def test_sign_up_verify_and_sign_in_by_code(browser, running_site):
     page.goto("/accounts/signup/")
     check(page, "signup")
 
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("E-mail address").fill(email)
     page.locator("#id_password1").fill("password1234")
     page.locator("#id_password2").fill("password1234")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Create your account").click()
     password = page.locator("#id_password1")
     expect(password).to_have_attribute("aria-invalid", "true")
     error_id = password.get_attribute("aria-describedby").split()[-1]
     expect(page.locator(f"#{error_id}")).to_have_text("This password is too common.")
-    expect(page.get_by_label("Email")).to_have_value(email)
+    expect(page.get_by_label("E-mail address")).to_have_value(email)
     check(page, "signup-errors")
 
     offset = len(running_site.log())
     password.fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Create your account").click()
     expect(page).to_have_url(re.compile("/accounts/confirm-email/$"))
     check(page, "verification-sent")
 
     page.goto(mail_after(running_site, offset, r"(http://\S+/accounts/confirm-email/\S+/)"))
     check(page, "confirm-email")
     page.get_by_role("button", name="Confirm", exact=True).click()
-    expect(page.locator(".notice")).to_contain_text("You have confirmed")
+    expect(page.locator(".notice", has_text="is confirmed")).to_be_visible()
+    expect(page).to_have_url(re.compile("/portal/apply/$"))  # signed in, on to apply
+    page.get_by_role("button", name="Sign out").click()
 
     page.goto("/accounts/login/code/")
     check(page, "login-code")
     offset = len(running_site.log())
-    page.get_by_label("Email").fill(email)
-    page.get_by_role("button", name="Request Code").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Send me the code").click()
     expect(page).to_have_url(re.compile("/accounts/login/code/confirm/$"))
     check(page, "login-code-confirm")
     page.get_by_label("Code").fill(mail_after(running_site, offset, r"window\.\s+(\S+)\s"))
@@ -150,7 +152,13 @@ def test_member_account_pages(browser, running_site):
         check(page, name)
     page.goto("/accounts/2fa/")
     expect(page.get_by_role("navigation", name="Your account").get_by_role("link")).to_have_text(
-        ["E-mail addresses", "Password", "Two-factor authentication", "Sessions"]
+        [
+            "Profile and notifications",
+            "E-mail addresses",
+            "Password",
+            "Two-factor authentication",
+            "Sessions",
+        ]
     )
     expect(page.locator(".account-nav [aria-current=page]")).to_have_text(
         "Two-factor authentication"
@@ -220,16 +228,16 @@ def test_authenticator_app_and_passkey(browser, running_site, fresh_database_url
     check(page, "webauthn-list-with-key")
 
     page.goto("/accounts/logout/")
-    page.get_by_role("button", name="Sign Out", exact=True).click()
+    page.get_by_role("main").get_by_role("button", name="Sign out", exact=True).click()
     sign_in(page, email, PASSWORD)
     expect(page).to_have_url(re.compile("/accounts/2fa/authenticate/$"))
     check(page, "mfa-authenticate")
     page.get_by_label("Code").fill(current_totp_code(secret))
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
     page.goto("/accounts/logout/")
-    page.get_by_role("button", name="Sign Out", exact=True).click()
+    page.get_by_role("main").get_by_role("button", name="Sign out", exact=True).click()
     page.goto("/accounts/login/")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -29,9 +29,9 @@ TECHNOLOGY_THREAD = "How are you responding to end-to-end encrypted messaging?"
 
 def sign_in(page, email, password):
     page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("E-mail address").fill(email)
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
@@ -252,6 +252,11 @@ def test_typing_indicator(open_as):
     )
     expect(member.locator("[data-typing]")).to_have_text("")  # not told about oneself
 
+    # The post ends "is typing…" as it arrives, well before the indicator would time out.
+    member.get_by_role("button", name="Post reply").click()
+    expect(moderator.locator("#post-2")).to_contain_text("I am writing", timeout=LIVE)
+    expect(moderator.locator("[data-typing]")).to_have_text("", timeout=1_000)
+
 
 def test_presence_counts_members_who_arrive_together(open_as):
     moderator = open_as("moderator")
@@ -307,8 +312,13 @@ def test_markdown_preview_and_mention_suggestions(open_as):
     page.goto("/portal/c/technology/")
     page.get_by_role("link", name="Hash matching tools: what do you use?").click()
     box = page.get_by_label("Your post")
-    # The editor's script adds the Preview button: wait for it before typing.
+    # The editor's script adds the Preview button: wait for it before typing. It sits beside
+    # "Post reply", not above it.
     expect(page.get_by_role("button", name="Preview")).to_be_visible()
+    preview_box = page.get_by_role("button", name="Preview").bounding_box()
+    post_box = page.get_by_role("button", name="Post reply").bounding_box()
+    assert abs(preview_box["y"] - post_box["y"]) < post_box["height"]
+    assert preview_box["x"] + preview_box["width"] <= post_box["x"]
     box.press_sequentially("Thanks **for this**, @mod")
     suggestion = page.get_by_role("option", name=re.compile("^@moderator "))
     expect(suggestion).to_be_visible()
@@ -403,7 +413,7 @@ def test_portal_pages_pass_axe_at_both_widths(open_as):
     expect(applicant.locator("h1")).to_have_text("Thank you for applying")
     check_page(applicant, "application-pending", failures)
     assert applicant.goto("/portal/").status == 403
-    expect(applicant.locator("h1")).to_have_text("This part of the portal is for members")
+    expect(applicant.locator("h1")).to_have_text("The discussions are for approved members")
     check_page(applicant, "not-a-member", failures)
 
     visitor = open_as()

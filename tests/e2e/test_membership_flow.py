@@ -41,9 +41,9 @@ def mail_after(site, offset, pattern):
 
 
 def sign_in(page, email, password):
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("E-mail address").fill(email)
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
@@ -60,24 +60,22 @@ def test_sign_up_apply_approve_and_enter(browser, running_site):
     applicant.goto("/accounts/signup/")
     check(applicant, "signup")
     offset = len(running_site.log())
-    applicant.get_by_label("Email").fill(email)
+    applicant.get_by_label("E-mail address").fill(email)
     applicant.locator("#id_password1").fill(PASSWORD)
     applicant.locator("#id_password2").fill(PASSWORD)
-    applicant.get_by_role("button", name="Sign Up").click()
+    applicant.get_by_role("button", name="Create your account").click()
     expect(applicant).to_have_url(re.compile("/accounts/confirm-email/$"))
     link = mail_after(running_site, offset, r"(http://\S+/accounts/confirm-email/\S+/)")
     applicant.goto(link.group(1))
     applicant.get_by_role("button", name="Confirm", exact=True).click()
-    expect(applicant.locator(".notice")).to_contain_text(f"You have confirmed {email}")
+    expect(applicant.get_by_text(f"Thank you: {email} is confirmed.")).to_be_visible()
 
-    # Confirming leads to the sign-in page; signing in leads home, from where the portal
-    # explains it is for members and links to the application.
-    expect(applicant).to_have_url(re.compile("/accounts/login/"))
-    sign_in(applicant, email, PASSWORD)
-    applicant.get_by_role("link", name="Discussions").first.click()
-    expect(applicant.locator("h1")).to_have_text("This part of the portal is for members")
-    applicant.get_by_role("link", name="Apply to join").click()
+    # Confirming in the browser that signed up signs the person in and leads to the
+    # application; the menu offers it, not discussions they cannot open yet.
     expect(applicant).to_have_url(re.compile("/portal/apply/$"))
+    menu = applicant.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link", name="Apply to join")).to_have_attribute("aria-current", "page")
+    expect(menu.get_by_role("link", name="Discussions")).to_have_count(0)
     check(applicant, "apply")
 
     # A moderator is watching the queue.

@@ -365,7 +365,7 @@ def test_changing_password_needs_the_current_one_and_tells_the_owner(client, acc
     assert account.check_password(new_password)
     (notification,) = mailoutbox
     assert notification.to == [account.email]
-    assert notification.subject.endswith("Password Changed")
+    assert notification.subject == "[Protectors' Portal] Your password was changed"
 
 
 def test_sessions_listed_and_others_signed_out(account):
@@ -408,11 +408,11 @@ def test_signup_refuses_weak_passwords(client, password, message):
 def test_sixth_failed_log_in_in_a_row_is_refused(client, account):
     for _ in range(5):
         response = log_in(client, account, password="wrong")
-        assert "The email address and/or password you specified are not correct." in (
+        assert "That e-mail address and password do not match an account." in (
             response.content.decode()
         )
     refused = log_in(client, account)
-    assert "Too many failed login attempts. Try again later." in refused.content.decode()
+    assert "Too many failed attempts to sign in." in refused.content.decode()
     assert not signed_in_as(client)
 
 
@@ -455,7 +455,7 @@ def test_failed_log_ins_are_counted_across_processes(shared_redis_environment, t
 
     for site in [first, first, first, second, second]:
         response = attempt(site, "wrong")
-        assert "are not correct" in response.text, site.log()
+        assert "do not match an account" in response.text, site.log()
     refused = attempt(first, PASSWORD)
     assert refused.status_code == 200
-    assert "Too many failed login attempts. Try again later." in refused.text
+    assert "Too many failed attempts to sign in." in refused.text

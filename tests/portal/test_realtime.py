@@ -255,7 +255,7 @@ async def test_typing_reaches_the_others_but_not_the_typist(layer, forum, socket
     reader = await sockets.join(bob, thread)
     await typist.send_json_to({"type": "typing"})
     typing = (await receive_until(reader, "typing"))[-1]
-    assert typing == {"type": "typing", "name": alice.public_name}
+    assert typing == {"type": "typing", "name": alice.public_name, "user": alice.pk}
     assert not of_type(await drain(typist, 0.3), "typing")
 
 

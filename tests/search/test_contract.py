@@ -191,6 +191,8 @@ class ContractCases(EngineCases):
         assert len(last.hits) == 1
         beyond = search(self.anonymous, page=9)
         assert beyond.hits == [] and beyond.total == 21
+        only_themes = search(self.anonymous, content=["themes"])
+        assert only_themes.total == 3 and {hit.kind for hit in only_themes.hits} == {"theme"}
 
     def test_autocomplete(self):
         anonymous = search_visibilities(self.anonymous)
@@ -305,7 +307,7 @@ class DiscussionCases(EngineCases):
         assert everything.total == library + 1
         assert facet(everything, "content") == {"library": library, "discussions": 1}
         labels = {v.value: v.label for v in everything.facets["content"]}
-        assert labels == {"library": "Library", "discussions": "Discussions"}
+        assert labels == {"library": "Library items", "discussions": "Discussions"}
         discussions = search(self.people.member, "encryption", content=["discussions"])
         assert titles(discussions) == [self.forum.encryption.title]
         # Disjunctive: the content facet is counted without its own filter.

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.test import TestCase, override_settings
+from django.utils.html import escape
 
 from tests.search.conftest import drop_engine_index, load_indexed_library
 
@@ -31,11 +32,14 @@ BAD_PAGE_PARAMETERS = [
     {"language": "zz"},
 ]
 
-BAD_API_PARAMETERS = [
-    {"page": "abc"},
-    {"sort": "price"},
-    {"year_from": "abcd"},
-    {"publisher": "<script>"},
+# What the JSON API corrects, and the notice it gives for each, as the page does.
+API_CORRECTIONS = [
+    ({"page": "abc"}, "The page number was not valid; showing the first page."),
+    ({"sort": "price"}, "Unknown sort order; showing best matches first."),
+    ({"year_from": "abcd"}, "The year 'abcd' was ignored: use four digits."),
+    ({"publisher": "<script>"}, "Ignored an unknown publisher filter."),
+    ({"publisher": "nonexistent"}, "Ignored an unknown publisher filter “nonexistent”."),
+    ({"page": "400"}, "There are only 1 pages of results; this is the last."),
 ]
 
 
@@ -70,10 +74,55 @@ class SearchViews(TestCase):
         assert 'href="?q=encryption"' in html  # removing the chip keeps the query
         assert "1–1 of 1 result" in html
 
-    def test_search_page_without_query_lists_everything_newest_first(self):
+    def test_search_page_without_query_lists_the_library_items(self):
+        """Browsing lists library items only, so the count and the type facet agree; theme
+        pages join in when words are typed."""
         html = self.client.get("/library/", {"sort": "newest"}).content.decode()
-        assert "1–20 of 21 results" in html
+        assert "1–18 of 18 results" in html
         assert "Newest first" in html
+        assert 'id="facet-content"' not in html and 'name="content"' not in html
+        data = self.client.get("/api/search/").json()
+        assert {r["kind"] for r in data["results"]} == {"item"}
+        assert sum(v["count"] for v in data["facets"]["type"]) == data["total"] == 18
+        data = self.client.get("/api/search/", {"q": "technology"}).json()
+        assert "theme" in {r["kind"] for r in data["results"]}
+        assert sum(v["count"] for v in data["facets"]["content"]) == data["total"]
+
+    def test_unknown_filter_values_are_dropped_and_said(self):
+        html = self.client.get(
+            "/library/", {"publisher": "nonexistent", "type": "report"}
+        ).content.decode()
+        assert "Ignored an unknown publisher filter “nonexistent”." in html
+        assert "nonexistent" not in html.replace("filter “nonexistent”", "")
+        assert "Resource type: Report" in html  # the known filter stays
+        assert 'class="facet__count">0' not in html
+        html = self.client.get("/library/", {"theme": "no-such-theme"}).content.decode()
+        assert "Ignored an unknown theme filter “no-such-theme”." in html
+        assert "1–18 of 18 results" in html
+        assert "Nothing matched" not in html and "words" not in html.split("results__status")[1]
+
+    def test_no_advice_about_words_when_none_were_typed(self):
+        html = self.client.get("/library/", {"year_from": "1990", "year_to": "1991"}).content
+        html = html.decode()
+        assert "Nothing matched with these filters." in html
+        assert "Clear the filters" in html
+        assert "check the spelling" not in html
+        html = self.client.get("/library/", {"q": "zzzzqqqq"}).content.decode()
+        assert "check the spelling" in html
+
+    def test_reversed_year_range_is_swapped_and_said(self):
+        reversed_range = {"year_from": "2022", "year_to": "2020"}
+        html = self.client.get("/library/", reversed_range).content.decode()
+        assert "The years were the wrong way round: showing 2020 to 2022." in html
+        assert "Year: 2020–2022" in html
+        ordered = self.client.get("/api/search/", {"year_from": "2020", "year_to": "2022"})
+        swapped = self.client.get("/api/search/", reversed_range)
+        assert swapped.status_code == 200
+        assert swapped.json()["notices"] == [
+            "The years were the wrong way round: showing 2020 to 2022."
+        ]
+        assert swapped.json()["results"] == ordered.json()["results"]
+        assert 0 < swapped.json()["total"] < 18
 
     def test_partial_update_returns_only_the_results_region(self):
         response = self.client.get(
@@ -119,12 +168,15 @@ class SearchViews(TestCase):
                 assert response.status_code == 200
                 assert "<script>alert(1)</script>" not in response.content.decode()
 
-    def test_api_refuses_bad_parameters_with_400(self):
-        for params in BAD_API_PARAMETERS:
+    def test_api_corrects_bad_parameters_and_says_so(self):
+        for params, notice in API_CORRECTIONS:
             with self.subTest(params=params):
-                response = self.client.get("/api/search/", params)
-                assert response.status_code == 400
-                assert "error" in response.json()
+                response = self.client.get("/api/search/", {"q": "encryption", **params})
+                assert response.status_code == 200
+                assert response.json()["notices"] == [notice]
+                assert response.json()["results"]
+                page = self.client.get("/library/", {"q": "encryption", **params})
+                assert escape(notice) in page.content.decode()
 
     def test_api_returns_results_and_facets(self):
         response = self.client.get("/api/search/", {"q": "voluntary principles", "type": "tool"})

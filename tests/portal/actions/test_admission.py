@@ -71,7 +71,9 @@ def test_application_waits_for_a_moderator_and_is_audited(sent, committed, mailo
     (event,) = audit_of("membership.applied")
     assert (event.actor, event.subject, event.ip_address) == (user, user, "192.0.2.7")
     assert (events.MODERATION_GROUP, {"type": "queue.changed"}) in sent
-    assert mailoutbox == []
+    (received,) = mailoutbox  # told it arrived, and what comes next
+    assert received.to == ["ada@elsewhere.example"]
+    assert received.subject == "[Protectors' Portal] We have your application"
 
 
 def test_trusted_domain_applicant_is_approved_at_once(committed, mailoutbox):
