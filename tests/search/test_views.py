@@ -143,7 +143,7 @@ class SearchViews(TestCase):
         assert "No results for “encrpytion”" in html
         assert 'Did you mean <a href="?q=encryption"' in html
         assert "Showing results for" not in html
-        assert 'search for <a href="?q=encryption">encryption</a> instead' in html
+        assert 'Search for <a href="?q=encryption">encryption</a> instead' in html
         html = self.client.get("/library/", {"q": "zzzzqqqq"}).content.decode()
         assert "Nothing matched" in html and "Showing results for" not in html
 
