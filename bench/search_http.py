@@ -9,7 +9,8 @@ Two steps, so the data is generated once and measured as often as needed:
         --postgres-url postgres://…/any --opensearch http://127.0.0.1:59200 \
         [--baseline /path/to/other/checkout] [--requests 150] [--concurrency 1,8]
     .venv/bin/python bench/search_http.py profile --name bench_perf_data … [--requests 150]
-    .venv/bin/python bench/search_http.py drop --name bench_perf_data --postgres-url … --opensearch …
+    .venv/bin/python bench/search_http.py drop --name bench_perf_data --postgres-url … \
+        --opensearch …
 
 `prepare` makes a PostgreSQL database named --name, migrates, loads the demo content, adds
 --size generated items (bench/library_pages.generate_items), builds the search entries and
@@ -397,7 +398,8 @@ def print_report(report):
         print(
             f"  {'Wagtail stock (+2 facets)':<28}{stock['median_ms']:>8.1f}{stock['p95_ms']:>8.1f}"
             f"{stock['p99_ms']:>8.1f}   ratio page/stock: median "
-            f"{page['median_ms'] / stock['median_ms']:.3f}, p95 {page['p95_ms'] / stock['p95_ms']:.3f}"
+            f"{page['median_ms'] / stock['median_ms']:.3f}, "
+            f"p95 {page['p95_ms'] / stock['p95_ms']:.3f}"
         )
     took = report["opensearch_took"]
     print(
