@@ -9,6 +9,7 @@ Two steps, so the data is generated once and measured as often as needed:
         --postgres-url postgres://…/any --opensearch http://127.0.0.1:59200 \
         [--baseline /path/to/other/checkout] [--requests 150] [--concurrency 1,8]
     .venv/bin/python bench/search_http.py profile --name bench_perf_data … [--requests 150]
+    .venv/bin/python bench/search_http.py rebuild --name bench_perf_data … [--rebuilds 3]
     .venv/bin/python bench/search_http.py drop --name bench_perf_data --postgres-url … \
         --opensearch …
 
@@ -98,11 +99,9 @@ def prepare(args):
     from bench.library_pages import generate_items
     from bench.search import Clock, build_indexes
     from library import demo
-    from search.engines import remote_engine
     from search.models import IndexEntry
 
     clock = Clock()
-    opensearch = {"ENGINE": "opensearch", "URL": args.opensearch, "INDEX": index_alias(args)}
     with override_settings(SEARCH={"ENGINE": "database"}):
         call_command("migrate", verbosity=0)
         demo.load()
@@ -110,18 +109,8 @@ def prepare(args):
         clock.log(f"generated {args.size:,} items")
         budget = argparse.Namespace(reindex_budget=args.reindex_budget)
         index = build_indexes(budget, clock, None)
-    rebuilds = []
-    with override_settings(SEARCH=opensearch):
-        engine = remote_engine()
-        count = IndexEntry.objects.count()
-        for _ in range(args.rebuilds):
-            started = time.perf_counter()
-            engine.rebuild(IndexEntry.objects.order_by("pk").iterator(2000), count)
-            seconds = time.perf_counter() - started
-            rebuilds.append(round(count / seconds, 1))
-            clock.log(
-                f"OpenSearch rebuild: {count:,} in {seconds:.1f} s ({count / seconds:,.0f}/s)"
-            )
+    rebuilds = time_rebuilds(args, clock)
+    count = IndexEntry.objects.count()
     report = {
         "size": args.size,
         "index_entries": count,
@@ -131,6 +120,40 @@ def prepare(args):
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "search-http-prepare.json").write_text(json.dumps(report, indent=2, default=str))
+
+
+def time_rebuilds(args, clock):
+    """RemoteEngine.rebuild() of the OpenSearch alias from the IndexEntry rows, --rebuilds
+    times; returns items/s of each."""
+    from django.test.utils import override_settings
+
+    from search.engines import remote_engine
+    from search.models import IndexEntry
+
+    opensearch = {"ENGINE": "opensearch", "URL": args.opensearch, "INDEX": index_alias(args)}
+    rates = []
+    with override_settings(SEARCH=opensearch):
+        engine = remote_engine()
+        count = IndexEntry.objects.count()
+        for _ in range(args.rebuilds):
+            started = time.perf_counter()
+            engine.rebuild(IndexEntry.objects.order_by("pk").iterator(2000), count)
+            seconds = time.perf_counter() - started
+            rates.append(round(count / seconds, 1))
+            clock.log(
+                f"OpenSearch rebuild: {count:,} in {seconds:.1f} s ({count / seconds:,.0f}/s)"
+            )
+    return rates
+
+
+def rebuild(args):
+    """Time RemoteEngine.rebuild() of this checkout on the prepared data (run this script from
+    another checkout's bench/ to time that one's)."""
+    setup_django(args, Path(tempfile.mkdtemp(prefix="portal-bench-http-")))
+    from bench.search import Clock
+
+    rates = time_rebuilds(args, Clock())
+    print(f"{ROOT}: OpenSearch rebuild items/s {rates}, load average {os.getloadavg()[0]:.1f}")
 
 
 def index_alias(args):
@@ -445,7 +468,7 @@ def profile(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["prepare", "measure", "profile", "drop"])
+    parser.add_argument("step", choices=["prepare", "measure", "profile", "rebuild", "drop"])
     parser.add_argument("--name", default="bench_search_http")
     parser.add_argument("--postgres-url", required=True, help="any database on the server")
     parser.add_argument("--opensearch", required=True)
@@ -459,7 +482,9 @@ def main():
     parser.add_argument("--redis-db", type=int, default=REDIS_DB)
     args = parser.parse_args()
     args.concurrency_list = [int(c) for c in args.concurrency.split(",")]
-    {"prepare": prepare, "measure": measure, "profile": profile, "drop": drop}[args.step](args)
+    {"prepare": prepare, "measure": measure, "profile": profile, "rebuild": rebuild, "drop": drop}[
+        args.step
+    ](args)
 
 
 if __name__ == "__main__":
