@@ -440,10 +440,12 @@ def profile(args):
     import pstats
 
     setup_django(args, Path(tempfile.mkdtemp(prefix="portal-bench-http-")))
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    call_command("collectstatic", interactive=False, verbosity=0)
     client = Client(HTTP_HOST="127.0.0.1")
     paths = ["/library/?" + urlencode({"q": q}) for q in QUERIES]
     for path in paths:
