@@ -180,12 +180,17 @@ class Connection:
         self.reader = self.writer = None
 
     async def get(self, path):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n".encode()
-        )
-        status_line = await self.reader.readline()
+        status_line = b""
+        for _ in range(2):  # a keep-alive connection the server closed while idle is reopened
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n"
+            self.writer.write(request.encode())
+            status_line = await self.reader.readline()
+            if status_line:
+                break
+            self.writer.close()
+            self.writer = None
         status = int(status_line.split()[1])
         headers = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
