@@ -134,7 +134,10 @@ def facet_labels():
 
 
 def facet_labels_changed():
-    """Sources call this when a label may have changed; the next search reads them afresh."""
+    """Sources call this when a label may have changed; the next search reads them afresh.
+    Dropped now, for the rest of this transaction, and again after commit, in case another
+    process cached the old labels meanwhile."""
+    cache.delete(LABELS_KEY)
     transaction.on_commit(lambda: cache.delete(LABELS_KEY))
 
 
