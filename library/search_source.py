@@ -217,6 +217,17 @@ def page_restriction_changed(sender, instance, **kwargs):
 
 
 @receiver(post_save, sender=Publisher)
+@receiver(post_delete, sender=Publisher)
+@receiver(post_save, sender=ResourceType)
+@receiver(post_delete, sender=ResourceType)
+@receiver(post_save, sender=ThemePage)
+@receiver(post_delete, sender=ThemePage)
+def label_changed(sender, instance, **kwargs):
+    """Publishers', types' and themes' names are the facets' labels."""
+    registry.facet_labels_changed()
+
+
+@receiver(post_save, sender=Publisher)
 def publisher_changed(sender, instance, created, **kwargs):
     if not created:
         search.record_change(*_item_keys(publisher_links__publisher=instance))

@@ -35,7 +35,15 @@ def _client(engine, url, timeout):
     if engine == "opensearch":
         from opensearchpy import OpenSearch
 
-        return OpenSearch(nodes, timeout=timeout, max_retries=retries, retry_on_timeout=retries > 0)
+        # A rebuild keeps several bulk requests in flight (RemoteEngine.rebuild): each keeps its
+        # connection open instead of opening a new one per request.
+        return OpenSearch(
+            nodes,
+            timeout=timeout,
+            max_retries=retries,
+            retry_on_timeout=retries > 0,
+            pool_maxsize=4,
+        )
     if engine == "elasticsearch":
         from elasticsearch import Elasticsearch
 

@@ -9,9 +9,13 @@ An entry's key is "<kind>:<id>".
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 PUBLIC = "public"
+LABELS_KEY = "search:facet-labels"
+LABELS_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -131,11 +135,24 @@ def fill_cards(hits):
 
 
 def facet_labels():
-    labels = {}
-    for source in _sources.values():
-        for facet, values in (source.facet_labels() if source.facet_labels else {}).items():
-            labels.setdefault(facet, {}).update(values)
+    """{facet: {value: label}} of every source, kept in the cache (every search page shows
+    them) until a source says they changed, and at most LABELS_SECONDS."""
+    labels = cache.get(LABELS_KEY)
+    if labels is None:
+        labels = {}
+        for source in _sources.values():
+            for facet, values in (source.facet_labels() if source.facet_labels else {}).items():
+                labels.setdefault(facet, {}).update(values)
+        cache.set(LABELS_KEY, labels, timeout=LABELS_SECONDS)
     return labels
+
+
+def facet_labels_changed():
+    """Sources call this when a label may have changed; the next search reads them afresh.
+    Dropped now, for the rest of this transaction, and again after commit, in case another
+    process cached the old labels meanwhile."""
+    cache.delete(LABELS_KEY)
+    transaction.on_commit(lambda: cache.delete(LABELS_KEY))
 
 
 def suggestions(text):

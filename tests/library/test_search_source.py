@@ -46,3 +46,21 @@ def test_view_restriction_removes_an_item_from_the_index(library):
     page = LibraryItemPage.objects.get(slug="photodna")
     PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
     assert not IndexEntry.objects.filter(key=item_key(page.pk)).exists()
+
+
+def test_facet_labels_follow_renamed_publishers_and_types(django_capture_on_commit_callbacks):
+    """Search pages keep the facets' labels in the cache; a rename drops them after commit."""
+    from search import registry
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publisher = Publisher.objects.create(name="Before Trust", slug="before-trust")
+        kind = ResourceType.objects.create(name="Before Kind", slug="before-kind")
+    assert registry.facet_labels()["publisher"]["before-trust"] == "Before Trust"
+    with django_capture_on_commit_callbacks(execute=True):
+        publisher.name = "After Trust"
+        publisher.save()
+        kind.name = "After Kind"
+        kind.save()
+    labels = registry.facet_labels()
+    assert labels["publisher"]["before-trust"] == "After Trust"
+    assert labels["type"]["before-kind"] == "After Kind"
