@@ -739,6 +739,7 @@ def prepare_environment(args, var_dir):
         "REDIS_URL": redis_url_for_bench(args.redis_db),
         "DEBUG": "false",
         "SECRET_KEY": "bench-realtime-not-secret",
+        "CHANNEL_LAYER_ENCRYPTION_KEYS": "bench-realtime-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "PORTAL_POST_RATE": "100000/60",

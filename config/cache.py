@@ -13,6 +13,10 @@ its own connection pool. Every WebSocket consumer is a task of its own, so a ser
 500 sockets held 540 Redis connections, and the ~50,000 objects behind them were walked by every
 full garbage collection. redis-py's pools are thread-safe and reset themselves after a fork, so the
 backends share one per URL instead.
+
+Sentinel: with a `sentinel://` location (REDIS_SENTINELS) the pool asks the Sentinels which Redis
+is the primary, and asks again when a connection to it fails, so after a fail-over the cache
+follows the promoted replica. While no primary answers, the stand-in counts as in any outage.
 """
 
 import functools
@@ -21,8 +25,11 @@ import threading
 import time
 
 import redis
+import redis.sentinel
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+from config.env import sentinel_parts
 
 # After a failed call, go straight to the stand-in for this long before asking Redis again, so
 # an outage costs one refused connection per interval, not one per cache call.
@@ -43,8 +50,18 @@ class SharedConnectionPool(redis.ConnectionPool):
         key = (url, tuple(sorted(kwargs.items())))
         with cls._lock:
             if key not in cls._pools:
-                cls._pools[key] = super().from_url(url, **kwargs)
+                if url.startswith("sentinel://"):
+                    cls._pools[key] = sentinel_pool(url, **kwargs)
+                else:
+                    cls._pools[key] = super().from_url(url, **kwargs)
             return cls._pools[key]
+
+
+def sentinel_pool(url, **kwargs):
+    """A pool whose connections go to whichever Redis the Sentinels name as primary."""
+    service, hosts, db = sentinel_parts(url)
+    sentinels = redis.sentinel.Sentinel(hosts, sentinel_kwargs=CONNECTION_OPTIONS)
+    return redis.sentinel.SentinelConnectionPool(service, sentinels, db=db, **kwargs)
 
 
 class _Outage:
@@ -135,18 +152,22 @@ class ResilientRedisCache(RedisCache):
 
 
 def redis_caches(url):
-    """The CACHES setting for a Redis at `url`: the resilient default, and "shared"."""
+    """The CACHES setting for a Redis at `url` (redis:// or sentinel://): the resilient default,
+    and "shared"."""
     options = {"pool_class": "config.cache.SharedConnectionPool", **CONNECTION_OPTIONS}
+    # A list, because Django splits a LOCATION string at commas into a primary and replicas,
+    # and a sentinel:// URL lists its Sentinels with commas.
+    location = [url]
     return {
         "default": {
             "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": url,
+            "LOCATION": location,
             "KEY_PREFIX": "portal",
             "OPTIONS": options,
         },
         "shared": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
+            "LOCATION": location,
             "KEY_PREFIX": "portal",
             "OPTIONS": options,
         },

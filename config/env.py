@@ -61,11 +61,18 @@ def word_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database(name, default_url, pool_size=8):
+def database(name, default_url, pool_size=8, pgbouncer=False):
     """DATABASES["default"] from a URL. PostgreSQL connections come from a pool of at most
     `pool_size` per process, however many requests, sockets and threads it serves: without it,
     every thread kept a connection of its own, and one process with 200 sockets once reached the
-    server's limit of 100."""
+    server's limit of 100.
+
+    `pgbouncer`: the URL names a PgBouncer in transaction pooling, which hands each transaction
+    whichever server connection is free. Nothing may then outlive a transaction on the server:
+    no server-side cursors (Django holds them open across transactions for .iterator()) and no
+    prepared statements (Django's default; pinned here so an OPTIONS change cannot bring them
+    back). The process keeps its own small pool of connections to PgBouncer, which are cheap,
+    and PgBouncer shares a few server connections among all processes."""
     url = text(name) or default_url
     try:
         config = dj_database_url.parse(url)
@@ -83,6 +90,11 @@ def database(name, default_url, pool_size=8):
         # With a pool, Django checks each connection as it is taken, so one the server dropped
         # (a restart) is replaced rather than handed out.
         config["CONN_HEALTH_CHECKS"] = True
+        if pgbouncer:
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+            config["OPTIONS"]["prepare_threshold"] = None
+    elif pgbouncer:
+        raise ConfigError("DATABASE_PGBOUNCER", "needs a postgres:// DATABASE_URL")
     else:
         # One ASGI process serves requests on several threads. WAL lets readers run beside the
         # writer; IMMEDIATE transactions take the write lock up front (a deferred one that reads
@@ -122,6 +134,38 @@ def clamd_url(name):
             name, f"expected unix:///path/to/clamd.sock or tcp://host:port, got {url!r}"
         )
     return url
+
+
+def redis_sentinels(name):
+    """REDIS_SENTINELS: `sentinel://host:26379,host:26380,host:26381/service` (optionally
+    `?db=N`), the Sentinels that know which Redis is the primary of `service`; "" when unset.
+    Returned as given once checked: config.cache and config.layers read it with sentinel_parts."""
+    url = text(name)
+    if url:
+        try:
+            sentinel_parts(url)
+        except ValueError as error:
+            raise ConfigError(name, f"{error}, got {url!r}") from None
+    return url
+
+
+def sentinel_parts(url):
+    """(service, [(host, port), ...], db) from a sentinel:// URL; ValueError if it is not one."""
+    expected = "expected sentinel://host:port,host:port/service"
+    parts = urlsplit(url)
+    service = parts.path.strip("/")
+    if parts.scheme != "sentinel" or not parts.netloc or not service or "/" in service:
+        raise ValueError(expected)
+    hosts = []
+    for address in parts.netloc.split(","):
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(expected)
+        hosts.append((host.strip("[]"), int(port)))
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    if not db.isdigit():
+        raise ValueError("db must be a whole number")
+    return service, hosts, int(db)
 
 
 SEARCH_ENGINES = ("database", "opensearch", "elasticsearch")

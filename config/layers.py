@@ -12,6 +12,14 @@ Because events are only hints, Redis being unreachable must not stop a socket fr
 channels-redis subscribes every new socket's channel and groups at once and raises when Redis is
 down, which refused every reconnect during an outage. ResilientPubSubLayer remembers what it
 could not subscribe, says the layer is not `live`, and subscribes it all when Redis answers again.
+
+Sentinel (REDIS_SENTINELS): channels-redis asks the Sentinels for the primary whenever it opens a
+connection, so after a fail-over the layer's probe finds the promoted replica, and the pub/sub
+connection is opened afresh there with every channel subscribed again, as after any outage.
+
+Encryption (CHANNEL_LAYER_ENCRYPTION_KEYS): posts, their audiences and presence pass through
+Redis, so in production each message is encrypted (Fernet, by channels-redis) with the first key
+and read with any of them; a key is rotated by putting the new one first on every process.
 """
 
 import asyncio
@@ -22,6 +30,8 @@ import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
+from config.env import sentinel_parts
+
 REDIS_BACKEND = "config.layers.ResilientPubSubLayer"
 MEMORY_BACKEND = "channels.layers.InMemoryChannelLayer"
 # How often a process checks that Redis answers, and retries what it could not subscribe.
@@ -31,10 +41,25 @@ logger = logging.getLogger(__name__)
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
-def redis_layer(url, prefix="portal"):
+def redis_layer(url, prefix="portal", encryption_keys=()):
+    """The layer on the Redis at `url` (redis://, or sentinel:// for the primary the Sentinels
+    name), its messages encrypted when `encryption_keys` are given."""
     # A refused or silent Redis is noticed within seconds, not after the kernel's TCP timeout.
-    host = {"address": url, "socket_connect_timeout": 2, "socket_keepalive": True}
-    return {"BACKEND": REDIS_BACKEND, "CONFIG": {"hosts": [host], "prefix": prefix}}
+    host = {"socket_connect_timeout": 2, "socket_keepalive": True}
+    if url.startswith("sentinel://"):
+        service, sentinels, db = sentinel_parts(url)
+        host.update(
+            master_name=service,
+            sentinels=sentinels,
+            db=db,
+            sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1},
+        )
+    else:
+        host["address"] = url
+    config = {"hosts": [host], "prefix": prefix}
+    if encryption_keys:
+        config["symmetric_encryption_keys"] = list(encryption_keys)
+    return {"BACKEND": REDIS_BACKEND, "CONFIG": config}
 
 
 def memory_layer():

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -114,6 +115,8 @@ DATABASES = {
         "DATABASE_URL",
         f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         pool_size=env.integer("DATABASE_POOL_SIZE", 8),
+        # PgBouncer in transaction pooling between the site and PostgreSQL (deploy/README.md).
+        pgbouncer=env.flag("DATABASE_PGBOUNCER", default=False),
     )
 }
 if not env.text("DATABASE_URL"):
@@ -121,12 +124,21 @@ if not env.text("DATABASE_URL"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
-REDIS_URL = env.redis_url("REDIS_URL")
+# Sentinels, when given, name the Redis primary and replace REDIS_URL.
+REDIS_URL = env.redis_sentinels("REDIS_SENTINELS") or env.redis_url("REDIS_URL")
+# Posts pass through the channel layer: in production its messages are encrypted in Redis.
+CHANNEL_LAYER_ENCRYPTION_KEYS = env.word_list("CHANNEL_LAYER_ENCRYPTION_KEYS")
+if REDIS_URL and not DEBUG and not CHANNEL_LAYER_ENCRYPTION_KEYS:
+    raise env.ConfigError(
+        "CHANNEL_LAYER_ENCRYPTION_KEYS", "must be set when DEBUG is false and Redis is used"
+    )
 # Redis carries hints and counts, never the truth: config.cache and config.layers keep posting,
 # signing in and open sockets working while it is away.
 if REDIS_URL:
     CACHES = cache.redis_caches(REDIS_URL)
-    CHANNEL_LAYERS = {"default": layers.redis_layer(REDIS_URL)}
+    CHANNEL_LAYERS = {
+        "default": layers.redis_layer(REDIS_URL, encryption_keys=CHANNEL_LAYER_ENCRYPTION_KEYS)
+    }
 else:
     CACHES = cache.memory_caches()
     CHANNEL_LAYERS = {"default": layers.memory_layer()}
@@ -375,12 +387,28 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+LOG_FORMAT = env.text("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise env.ConfigError("LOG_FORMAT", f"expected plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"quiet_redis_outage": {"()": "config.layers.QuietOutage"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object a line, with the request's id (config.logs), for log collectors.
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "filters": {
+        "quiet_redis_outage": {"()": "config.layers.QuietOutage"},
+        "request_id": {"()": "config.logs.RequestIdFilter"},
+    },
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
     "loggers": {
         # A traceback a second per process while Redis is away; config.layers says it once.

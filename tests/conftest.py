@@ -160,6 +160,7 @@ def running_site(fresh_database_url, tmp_path_factory):
     manage("setup_demo", env=environment)
     manage("check_services", env=environment)
     site = serve(environment, tmp_path_factory.mktemp("server") / "server.log")
+    site.environment = environment  # tests/deploy copies its database and media
     yield site
     site.process.terminate()
     site.process.wait(timeout=10)

@@ -10,6 +10,8 @@ PRODUCTION = {
     "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-7f3a9c1e2b4d6f8a0c",
     "ALLOWED_HOSTS": "portal.example.org",
     "CLAMD_URL": "unix:///run/clamav/clamd.ctl",
+    # The services profile sets REDIS_URL, with which production needs channel-layer keys.
+    "CHANNEL_LAYER_ENCRYPTION_KEYS": "a-channel-layer-key-for-the-production-settings",
 }
 
 
@@ -139,3 +141,54 @@ def test_production_cookies_are_host_prefixed_and_secure():
     )
     result = manage("shell", "-v", "0", "-c", script, env=PRODUCTION)
     assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "sentinel://10.0.0.1:26379,10.0.0.2:26380/portal",
+            ("portal", [("10.0.0.1", 26379), ("10.0.0.2", 26380)], 0),
+        ),
+        ("sentinel://[::1]:26379/portal?db=3", ("portal", [("::1", 26379)], 3)),
+    ],
+)
+def test_sentinels_name_the_service_and_where_to_ask(raw, expected):
+    assert env.sentinel_parts(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "redis://127.0.0.1:6379/0",
+        "sentinel://host:26379",
+        "sentinel://host/portal",
+        "sentinel://host:1/a/b",
+        "sentinel://h:1/p?db=x",
+    ],
+)
+def test_bad_sentinels_name_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("REDIS_SENTINELS", raw)
+    with pytest.raises(env.ConfigError, match="^REDIS_SENTINELS: "):
+        env.redis_sentinels("REDIS_SENTINELS")
+
+
+def test_pgbouncer_leaves_nothing_open_across_transactions():
+    config = env.database("DATABASE_URL", "postgres://portal@127.0.0.1:6432/portal", pgbouncer=True)
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert config["OPTIONS"]["pool"]["max_size"] == 8
+    with pytest.raises(env.ConfigError, match="^DATABASE_PGBOUNCER: "):
+        env.database("DATABASE_URL", "sqlite:///db.sqlite3", pgbouncer=True)
+
+
+def test_production_with_redis_needs_channel_layer_keys():
+    """Posts pass through the channel layer: in production they must not sit in Redis readable.
+    (tests/deploy runs the site with DEBUG=false, Redis and keys.)"""
+    variables = {
+        **PRODUCTION,
+        "REDIS_URL": closed_port_url("redis") + "/0",
+        "CHANNEL_LAYER_ENCRYPTION_KEYS": "",
+    }
+    result = manage("check", env=variables, check=False)
+    assert result.stderr.strip().startswith("configuration error: CHANNEL_LAYER_ENCRYPTION_KEYS: ")
