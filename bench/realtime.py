@@ -1023,7 +1023,8 @@ def start_nginx(web_ports, log_dir, clients):
     proxy.web_ports = web_ports
     # Each proxied socket holds two connections in nginx: the client's and the upstream one.
     proxy.nginx_worker_connections = 2 * clients + 1024
-    (workdir / "logs").mkdir()
+    for folder in ("logs", "nginx/temp"):
+        (workdir / folder).mkdir(parents=True)
     proxy.start_nginx()
     return proxy
 
