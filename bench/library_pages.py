@@ -184,10 +184,12 @@ def item_content(rng, year):
 
 
 def fresh_postgres(url):
-    """Create an empty database beside the one `url` names; returns its URL."""
+    """Create an empty database beside the one `url` names; returns its URL. Its name starts
+    with BENCH_DATABASE_PREFIX (default portal_bench_), so runs sharing a server stay apart."""
     import psycopg
 
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX", "portal_bench_")
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name

@@ -50,6 +50,7 @@ records per round each process's CPU time, the servers' run-queue wait and the l
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -118,13 +119,26 @@ def summary(latencies_ms):
 
 
 class Endpoint:
-    """Where a seat connects, and as whom (a session cookie)."""
+    """Where a seat connects, and as whom (a session cookie); `tls` for nginx's HTTPS port."""
 
-    def __init__(self, port, thread_id, cookie):
+    def __init__(self, port, thread_id, cookie, tls=False):
         self.port = port
-        self.url = f"ws://127.0.0.1:{port}/ws/threads/{thread_id}/"
-        self.origin = f"http://127.0.0.1:{port}"
+        scheme = "s" if tls else ""
+        self.url = f"ws{scheme}://127.0.0.1:{port}/ws/threads/{thread_id}/"
+        self.origin = f"http{scheme}://127.0.0.1:{port}"
         self.cookie = cookie
+        self.tls = tls_client_context() if tls else None
+
+
+@functools.cache
+def tls_client_context():
+    # nginx's loopback certificate is self-signed for the run; what is measured is the TLS work.
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class SeatProtocol(asyncio.Protocol):
@@ -221,7 +235,10 @@ class Seat:
 
     async def open(self):
         await self.loop.create_connection(
-            lambda: SeatProtocol(self, self.endpoint), "127.0.0.1", self.endpoint.port
+            lambda: SeatProtocol(self, self.endpoint),
+            "127.0.0.1",
+            self.endpoint.port,
+            ssl=self.endpoint.tls,
         )
 
     def opened(self, protocol):
@@ -372,7 +389,11 @@ async def listener_main(config):
     for index in range(config["count"]):
         port = config["ports"][index % len(config["ports"])]
         cookie = config["cookies"][index % len(config["cookies"])]
-        seats.append(Listener(loop, Endpoint(port, config["thread"], cookie), concurrency, hub))
+        seats.append(
+            Listener(
+                loop, Endpoint(port, config["thread"], cookie, config["tls"]), concurrency, hub
+            )
+        )
     started = time.time()
     results = await asyncio.gather(*(seat.connect() for seat in seats), return_exceptions=True)
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -484,12 +505,12 @@ async def round_result(hub, seats, sent, config, cpu_started):
 
 
 class PosterPool:
-    def __init__(self, loop, ports, thread_id, cookies, ack_timeout):
+    def __init__(self, loop, ports, thread_id, cookies, ack_timeout, tls):
         concurrency = asyncio.Semaphore(16)
         self.loop = loop
         self.ack_timeout = ack_timeout
         self.seats = [
-            Poster(loop, Endpoint(ports[i % len(ports)], thread_id, cookie), concurrency)
+            Poster(loop, Endpoint(ports[i % len(ports)], thread_id, cookie, tls), concurrency)
             for i, cookie in enumerate(cookies)
         ]
 
@@ -553,7 +574,12 @@ class PosterPool:
 async def poster_main(config):
     loop = asyncio.get_running_loop()
     pool = PosterPool(
-        loop, config["ports"], config["thread"], config["cookies"], config["ack_timeout"]
+        loop,
+        config["ports"],
+        config["thread"],
+        config["cookies"],
+        config["ack_timeout"],
+        config["tls"],
     )
     await pool.connect()
     emit("READY", {"sockets": len(pool.seats)})
@@ -917,8 +943,13 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
     kind = environment["BENCH_SERVER"]
     tree = Path(args.baseline) if kind == "baseline" else ROOT
     servers = start_servers(server_count, environment, log_dir, kind, tree)
-    ports = [server["port"] for server in servers]
     pids = [server["process"].pid for server in servers]
+    ports = [server["port"] for server in servers]
+    proxy = None
+    if args.through == "nginx":
+        # As deployed: every socket through nginx (TLS, least_conn over the processes).
+        proxy = start_nginx([server["port"] for server in servers], log_dir, clients)
+        ports = [proxy.https_port]
     thread_id = data["thread"].pk
     _, change = last_number(thread_id)
     listeners = []
@@ -933,6 +964,7 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
             config = {
                 "count": count,
                 "ports": ports[index % len(ports) :] + ports[: index % len(ports)],
+                "tls": proxy is not None,
                 "cookies": data["member_cookies"],
                 "thread": thread_id,
                 "after": change,
@@ -962,6 +994,7 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
             "thread": thread_id,
             "cookies": data["poster_cookies"],
             "ack_timeout": args.round_timeout,
+            "tls": proxy is not None,
         }
         poster = WorkerProcess("poster", config, log_dir / f"poster-{clients}-{server_count}.log")
         workers.append(poster)
@@ -974,8 +1007,26 @@ def run_configuration(args, data, environment, clients, server_count, log_dir, r
             with contextlib.suppress(OSError):
                 worker.send("QUIT")
         stop_processes([worker.process for worker in listeners + workers])
+        if proxy:
+            proxy.stop()
         stop_processes([server["process"] for server in servers] + [task_worker])
     return rows
+
+
+def start_nginx(web_ports, log_dir, clients):
+    """Debian's nginx with deploy/nginx's site in front of the servers, started the way
+    deploy/topology.py starts it for the tested topology."""
+    from deploy.topology import Topology
+
+    workdir = Path(tempfile.mkdtemp(prefix="nginx-", dir=log_dir))
+    proxy = Topology(workdir, "postgres://unused@127.0.0.1/unused")
+    proxy.web_ports = web_ports
+    # Each proxied socket holds two connections in nginx: the client's and the upstream one.
+    proxy.nginx_worker_connections = 2 * clients + 1024
+    for folder in ("logs", "nginx/temp"):
+        (workdir / folder).mkdir(parents=True)
+    proxy.start_nginx()
+    return proxy
 
 
 def post_rounds(args, thread_id, pids, listeners, poster, redis_client, connect):
@@ -1213,6 +1264,12 @@ def main():
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--database", choices=["auto", "sqlite", "postgres"], default="auto")
     parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument(
+        "--through",
+        choices=["direct", "nginx"],
+        default="direct",
+        help="nginx: clients connect over TLS to deploy/nginx's site in front of the servers",
+    )
     parser.add_argument(
         "--round-timeout",
         type=float,

@@ -191,7 +191,8 @@ NGINX_MAIN = """\
 {user}worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
+worker_rlimit_nofile {open_files};
+events {{ worker_connections {connections}; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -212,6 +213,9 @@ class Topology:
 
     `postgres_url` is the PostgreSQL PgBouncer fronts (the database must exist); `environment`
     adds to what the processes get (REDIS_URL, SEARCH_URL, SEARCH_INDEX, ...)."""
+
+    # Each proxied WebSocket holds two of nginx's connections (client and upstream).
+    nginx_worker_connections = 1024
 
     def __init__(self, workdir, postgres_url, environment=(), web_processes=2):
         self.workdir = Path(workdir)
@@ -357,7 +361,15 @@ class Topology:
         main = prefix / "nginx.conf"
         # Run by root (CI), nginx's workers would become "nobody", who cannot read this folder.
         user = "user root;\n" if os.geteuid() == 0 else ""
-        main.write_text(NGINX_MAIN.format(user=user, prefix=prefix, site=prefix / "portal.conf"))
+        main.write_text(
+            NGINX_MAIN.format(
+                user=user,
+                prefix=prefix,
+                site=prefix / "portal.conf",
+                connections=self.nginx_worker_connections,
+                open_files=self.nginx_worker_connections + 64,
+            )
+        )
         command = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(prefix), "-c", str(main)]
         process = self.spawn("nginx", [*command, "-g", "daemon off;"])
         wait_for_port(self.https_port, process, prefix / "error.log")

@@ -15,6 +15,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
 
 from portal import policy
@@ -83,6 +84,8 @@ def post_payload(post):
     a notice in place of hidden posts, moderators see them with their controls."""
     if not hasattr(post, "revision_count"):
         post.revision_count = post.revisions.count()
+    # Both renderings show the files: read them once (nothing is read if they are known).
+    prefetch_related_objects([post], "attachments", "quarantined_files")
     context = {"post": post, "thread": post.thread, "live": True}
     return {
         "number": post.number,

@@ -181,6 +181,15 @@ def store(post, uploader, uploads, written):
     return quarantined
 
 
+def note_no_files(post):
+    """Record on a new post written without files that it has none, attached or held back, so
+    rendering it (the live event) reads them from memory instead of the database."""
+    post._prefetched_objects_cache = {
+        "attachments": Attachment.objects.none(),
+        "quarantined_files": QuarantinedFile.objects.none(),
+    }
+
+
 def _save_file(field, extension, data, written):
     """Save under a random name: the member's file name is kept in the database only."""
     field.save(f"{uuid.uuid4().hex}.{extension.lstrip('.')}", ContentFile(data), save=False)

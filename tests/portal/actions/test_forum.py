@@ -466,3 +466,26 @@ def test_a_rolled_back_post_is_never_announced(sent, committed):
     assert callbacks == []
     assert sent == []
     assert Post.objects.filter(source="Never").count() == 0
+
+
+# --- The write path's cost ---------------------------------------------------------------------
+
+# The queries one reply costs a member who already follows the thread, through its commit and
+# the work after it. Live delivery waits on them; a change that adds one must say why here.
+REPLY_QUERIES = 9
+
+
+def test_a_reply_costs_a_fixed_number_of_queries(committed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = person("member")
+    thread = make_thread(member)
+    forum.create_post(member, thread, "Warming the caches")
+    thread = Thread.objects.get(pk=thread.pk)
+    with CaptureQueriesContext(connection) as queries, committed():
+        forum.create_post(
+            member, thread, "A reply with **bold** text and a [link](https://example.org)"
+        )
+    executed = [query["sql"] for query in queries.captured_queries]
+    assert len(executed) == REPLY_QUERIES, "\n".join(executed)
