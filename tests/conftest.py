@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from config.serving import server_command
 
@@ -63,6 +64,33 @@ def chromium_path():
             pytest.fail("Chromium is required under CI=true, but it is not installed")
         pytest.skip("Chromium not available: install Debian's chromium or set CHROMIUM_PATH")
     return path
+
+
+# Chromium as root in a sandbox-less container, on a machine with no outside network: these flags
+# stop it reaching for Google's services at every start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One Chromium for the run, shared by the e2e and deployment tests (Playwright's sync API
+    allows one per thread)."""
+    screenshots = ARTIFACTS / "screenshots"  # tests.e2e.browser.SCREENSHOTS
+    screenshots.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {screenshots}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def free_port():

@@ -19,9 +19,14 @@ def json_log():
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("django.request")
+    # The console leaves 4xx lines to the access log (settings.LOGGING); here they are the lines
+    # of a request that show its id.
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     logger.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def test_a_request_logs_under_the_proxys_id(client, json_log):
