@@ -1,6 +1,10 @@
 """Prometheus metrics: what requests, sockets, searches and the outbox record, and who may read
 /metrics."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
@@ -17,7 +21,7 @@ from portal.policy import search_visibilities
 from search import service
 from search.models import PendingIndexChange
 from search.query import SearchRequest
-from tests.conftest import closed_port_url
+from tests.conftest import ROOT, closed_port_url
 
 
 def scrape(client):
@@ -104,12 +108,40 @@ async def test_open_sockets_follow_connect_and_disconnect(in_memory_layer):
     connected, _ = await accepted.connect()
     assert connected
     assert open_sockets() == before + 1
-    # A socket refused at connect (no one signed in) was never counted, so it takes none away.
+    # A socket refused at connect (no one signed in) was never counted, so its disconnect takes
+    # none away.
     refused = WebsocketCommunicator(application, "/ws/portal/", headers=[SITE_ORIGIN])
     connected, _ = await refused.connect()
     assert not connected
-    await refused.wait()
+    await refused.disconnect()
     assert open_sockets() == before + 1
     await accepted.disconnect()
     assert open_sockets() == before
     await sync_to_async(connections.close_all)()
+
+
+def test_processes_sharing_a_folder_are_scraped_as_one(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR, any process's scrape adds up every process's counters, and
+    the open sockets of processes that have ended no longer count."""
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def run(code):
+        return subprocess.run(
+            [sys.executable, "-c", f"import metrics\n{code}"],
+            env=environment,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    for _ in range(2):
+        run("metrics.SEARCH_FALLBACKS.inc()\nmetrics.OPEN_SOCKETS.inc()")
+    scraped = run("metrics.OPEN_SOCKETS.inc(3)\nprint(metrics.exposition()[0].decode())")
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+    }
+    assert samples["portal_search_fallbacks_total"] == 2
+    assert samples["portal_open_websockets"] == 3
