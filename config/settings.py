@@ -367,6 +367,8 @@ PERMISSIONS_POLICY = (
 
 if not DEVELOPMENT:
     SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=True)
+    # Prometheus scrapes each web process over plain HTTP on loopback (METRICS_ALLOWED_IPS).
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 63_072_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

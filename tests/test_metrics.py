@@ -17,11 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.asgi import application
 from config.layers import memory_layer
+from portal.actions import forum
+from portal.models import Category
 from portal.policy import search_visibilities
 from search import service
 from search.models import PendingIndexChange
 from search.query import SearchRequest
 from tests.conftest import ROOT, closed_port_url
+from tests.people import make_person
 
 
 def scrape(client):
@@ -92,6 +95,20 @@ def in_memory_layer(settings):
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.mark.django_db
+def test_a_post_handed_to_the_channel_layer_is_timed(
+    in_memory_layer, django_capture_on_commit_callbacks
+):
+    author = make_person("member", "author")
+    category = Category.objects.create(name="Prevention", slug="prevention")
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = forum.create_thread(author, category, "Helpline scripts", "What works for you?")
+    before = REGISTRY.get_sample_value("portal_live_delivery_seconds_count")
+    with django_capture_on_commit_callbacks(execute=True):
+        forum.create_post(author, thread, "Short ones.")
+    assert REGISTRY.get_sample_value("portal_live_delivery_seconds_count") == before + 1
 
 
 SITE_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
