@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logs.RequestIdMiddleware",
+    "config.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -366,6 +367,8 @@ PERMISSIONS_POLICY = (
 
 if not DEVELOPMENT:
     SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=True)
+    # Prometheus scrapes each web process over plain HTTP on loopback (METRICS_ALLOWED_IPS).
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 63_072_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -416,6 +419,10 @@ USE_I18N = True
 # allauth's English reworded in the site's voice (locale/en_GB/LC_MESSAGES/django.po).
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
+
+# Who may read /metrics (config.metrics): the request's REMOTE_ADDR, which behind nginx is the
+# proxy's own address, so nginx refuses /metrics itself (deploy/nginx/portal.conf).
+METRICS_ALLOWED_IPS = env.word_list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 
 LOG_FORMAT = env.text("LOG_FORMAT", "plain")
 if LOG_FORMAT not in {"plain", "json"}:

@@ -8,6 +8,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents.views import serve as document_serve
 
 import inputs
+from config.metrics import metrics_view
 from config.views import favicon, healthz
 from library.api import api_router
 from search import views as search_views
@@ -17,6 +18,7 @@ register_converter(inputs.IdConverter, "id")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Browsers and feed readers ask for /favicon.ico whatever the page links to.
     path("favicon.ico", favicon, name="favicon"),
     path(settings.WAGTAIL_ADMIN_PATH.strip("/") + "/", include(wagtailadmin_urls)),

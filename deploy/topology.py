@@ -290,7 +290,7 @@ class Topology:
         return output
 
     def start(self):
-        for folder in ("logs", "pgbouncer", "nginx/temp", "var/media"):
+        for folder in ("logs", "metrics", "pgbouncer", "nginx/temp", "var/media"):
             (self.workdir / folder).mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             # PgBouncer refuses to run as root, and drops to this user, which must read its files.
@@ -308,6 +308,8 @@ class Topology:
         units["worker"] = ("portal-worker.service", "")
         for name, (unit, instance) in units.items():
             command, variables = unit_command(unit, instance)
+            # The units' metrics folder is systemd's; these processes share one of their own.
+            variables["PROMETHEUS_MULTIPROC_DIR"] = str(self.workdir / "metrics")
             environment = {**os.environ, **self.environment, **variables}
             self.spawn(name, command, cwd=ROOT, env=environment)
         for port in self.web_ports:

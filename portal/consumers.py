@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
+import metrics
 from portal import events, fanout, policy, presence, queries
 from portal.actions import ActionError, forum
 from portal.frames import Refused, read_message
@@ -44,6 +45,21 @@ class MessageConsumer(AsyncJsonWebsocketConsumer):
     takes the message's fields) and answers every other frame with an error frame."""
 
     handlers = {}
+    counted = False  # whether this socket is in metrics.OPEN_SOCKETS
+
+    async def accept(self, *args, **kwargs):
+        await super().accept(*args, **kwargs)
+        if not self.counted:
+            self.counted = True
+            metrics.OPEN_SOCKETS.inc()
+
+    async def websocket_disconnect(self, message):
+        # Runs for every socket that closes, accepted or refused at connect; only accepted ones
+        # were counted.
+        if self.counted:
+            self.counted = False
+            metrics.OPEN_SOCKETS.dec()
+        await super().websocket_disconnect(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if not await self.admit():

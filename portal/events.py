@@ -11,6 +11,7 @@ decide who may see a post, it asks whether it is in the audience named.
 import hashlib
 import json
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
 
+import metrics
 from portal import policy
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,15 @@ async def send_each(events):
             await layer.group_send(group, message)
         except Exception:  # noqa: BLE001 - any transport failure; clients catch up
             logger.warning("channel layer unavailable: live event to %s dropped", group)
+
+
+def send_timed(group, message):
+    """Send a post's change, recording how long after the commit it reached the channel layer
+    (metrics.LIVE_DELIVERY). It runs as a commit hook, so the time starts right after the commit
+    and the hooks registered before it."""
+    committed = time.perf_counter()
+    send(group, message)
+    metrics.LIVE_DELIVERY.observe(time.perf_counter() - committed)
 
 
 def publish(group, message):
@@ -130,11 +141,10 @@ def post_changed(post):
         for audience in ("member", "moderator")
     }
     del payload["member_html"], payload["moderator_html"]
-    publish(
-        *thread_event(
-            post.thread_id, "thread.change", post=payload, thread=thread_state(post.thread)
-        )
+    group, message = thread_event(
+        post.thread_id, "thread.change", post=payload, thread=thread_state(post.thread)
     )
+    transaction.on_commit(lambda: send_timed(group, message))
     publish(category_group(post.thread.category_id), {"type": "list.changed"})
 
 

@@ -10,6 +10,7 @@ import logging
 
 from django.core.cache import cache
 
+import metrics
 from search import registry
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
@@ -53,6 +54,7 @@ def _with_fallback(operation):
         return operation(engine), False
     except EngineError as error:
         logger.warning("search engine failed, answering from the database: %s", error)
+        metrics.SEARCH_FALLBACKS.inc()
         return operation(database_engine()), True
 
 

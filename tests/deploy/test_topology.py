@@ -189,6 +189,11 @@ def test_members_on_different_processes_talk_live_through_nginx(browser, topolog
     reply_live(moderator, answer)
     expect(member.locator("article.post", has_text=answer)).to_be_visible(timeout=LIVE)
 
+    # One scrape of one process counts the sockets of both; nginx keeps /metrics from visitors.
+    scraped = read(f"http://127.0.0.1:{topology.web_ports[0]}/metrics")
+    assert float(re.search(r"^portal_open_websockets (\S+)$", scraped, re.M)[1]) >= 2
+    assert fetch(topology.url + "/metrics") == 404
+
     # The restored site serves the pages the backed-up one did; a document goes through nginx
     # to Django's privacy check; static files come from nginx's disk.
     item = member.goto(ITEM)
