@@ -6,10 +6,11 @@ need it, and fail without it under CI=true).
 
 The browser tests (marker `browser`) and the tests that need a service run in the services profile
 only, when it runs; otherwise the embedded run includes them (and they skip, or fail under CI,
-where a service is missing). When both profiles run, three pytest processes run side by side, each
-with its own temporary folder: the services profile without its browser tests (printing as it
-goes), the services profile's browser tests, and the embedded profile; the output of the other two
-follows when all have ended (`TEST_PROFILES_IN_TURN=true` runs them one after the other instead).
+where a service is missing). When both profiles run, their pytest processes run side by side, each
+with its own temporary folder: the services profile in parts (services_parts: its browser tests,
+the portal's tests, the rest, which prints as it goes) and the embedded profile, whose output
+follows with the others' when all have ended (`TEST_PROFILES_IN_TURN=true` runs them one after
+the other instead).
 Extra arguments go to pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 """
 
@@ -134,30 +135,41 @@ def create_database(url):
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def services_parts(pytest_args):
+    """The services profile as pytest processes that run side by side, each on a database and a
+    Redis database of its own (Redis numbers its databases, and config.layers keeps their
+    channels apart): the browser tests, and the rest; on a whole run (no pytest arguments) the
+    rest is split again, the portal's tests apart, so that two cores stay busy to the end."""
+    postgres_url, redis_url = os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"]
+    database = urlsplit(postgres_url).path.strip("/")
+    redis_database = int(urlsplit(redis_url).path.strip("/") or 0)
+    parts = [
+        ("services, browser tests", "browser", ["-m", "browser", *pytest_args]),
+        ("services", "", ["-m", "not browser", *pytest_args]),
+    ]
+    if not pytest_args:
+        parts[1:] = [
+            ("services", "", ["-m", "not browser", "--ignore=tests/portal"]),
+            ("services, portal tests", "portal", ["-m", "not browser", "tests/portal"]),
+        ]
+    profiles = []
+    for number, (name, suffix, arguments) in enumerate(parts):
+        own_postgres = beside(postgres_url, f"{database}_{suffix}") if suffix else postgres_url
+        if suffix:
+            create_database(own_postgres)
+        own_redis = beside(redis_url, (redis_database + number) % 16)
+        profiles.append(Profile(name, services_environment(own_postgres, own_redis), arguments))
+    # The longest part streams its output as it goes.
+    return sorted(profiles, key=lambda profile: profile.name != "services")
+
+
 def main(pytest_args):
     missing = [name for name in SERVICE_URLS if not os.environ.get(name)]
     if missing:
         profiles = [Profile("embedded", {}, pytest_args)]
     else:
-        # When the services profile runs, the tests that need a service or a browser run there
-        # only: each once, against the production-like set-up. The browser tests run in a
-        # process of their own beside the rest, on a database and a Redis database of their own
-        # (Redis numbers its databases, and config.layers keeps their channels apart).
-        postgres_url, redis_url = os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"]
-        browser_postgres = beside(postgres_url, urlsplit(postgres_url).path.strip("/") + "_browser")
-        browser_redis = beside(redis_url, (int(urlsplit(redis_url).path.strip("/") or 0) + 1) % 16)
-        create_database(browser_postgres)
         profiles = [
-            Profile(
-                "services",
-                services_environment(postgres_url, redis_url),
-                ["-m", "not browser", *pytest_args],
-            ),
-            Profile(
-                "services, browser tests",
-                services_environment(browser_postgres, browser_redis),
-                ["-m", "browser", *pytest_args],
-            ),
+            *services_parts(pytest_args),
             Profile(
                 "embedded", {"PORTAL_SERVICE_TESTS": "later"}, ["-m", "not browser", *pytest_args]
             ),

@@ -30,16 +30,18 @@ async def close_consumer_connections():
     await sync_to_async(connections.close_all)()
 
 
-# The Redis database the multi-process tests empty and use, apart from the one TEST_REDIS_URL
-# names, which other tests share.
-OWN_REDIS_DB = 7
+# The Redis database the multi-process tests empty and use: this many past the one TEST_REDIS_URL
+# names, which other tests share (tests/run_profiles.py gives its parts the next few).
+OWN_REDIS_DB_OFFSET = 8
 
 
 @pytest.fixture
 def shared_redis_environment(fresh_database_url, redis_url, tmp_path):
     """The environment of a site whose processes share one migrated database and one empty
     Redis database (cache, rate-limit counts and channel layer)."""
-    own_redis_url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{OWN_REDIS_DB}"))
+    shared_database = int(urlsplit(redis_url).path.strip("/") or 0)
+    own_database = (shared_database + OWN_REDIS_DB_OFFSET) % 16
+    own_redis_url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{own_database}"))
     own_redis = redis.Redis.from_url(own_redis_url)
     own_redis.flushdb()
     environment = {
