@@ -46,6 +46,9 @@ WAGTAIL_SITE_NAME = "Protectors' Portal"
 # The admin calls no third party: no Gravatar (it would hand staff e-mail hashes to an outside
 # service, and the admin's CSP blocks it anyway), no release-news check, no "what's new" banner.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Wagtail's autosave of a new page races its Publish button: the autosaved draft takes the slug
+# and publishing the same form then fails. Editors save drafts with "Save draft" instead.
+WAGTAIL_AUTOSAVE_INTERVAL = 0
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 

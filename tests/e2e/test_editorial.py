@@ -58,7 +58,7 @@ def write_and_publish_briefing(page, base):
 
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_text(f"Page '{TITLE}' has been published.")).to_be_visible()
+    expect(page.get_by_text(f"Page '{TITLE}' created and published.")).to_be_visible()
 
 
 def test_editor_publishes_a_briefing_that_visitors_find_and_cite(browser, running_site):

@@ -320,10 +320,11 @@ def test_markdown_preview_and_mention_suggestions(open_as):
     assert abs(preview_box["y"] - post_box["y"]) < post_box["height"]
     assert preview_box["x"] + preview_box["width"] <= post_box["x"]
     box.press_sequentially("Thanks **for this**, @mod")
-    suggestion = page.get_by_role("option", name=re.compile("^@moderator "))
+    suggestions = page.get_by_role("listbox", name="Members to mention")
+    suggestion = suggestions.get_by_role("option", name=re.compile("^@moderator "))
     expect(suggestion).to_be_visible()
     expect(suggestion).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_role("option")).to_have_count(1)
+    expect(suggestions.get_by_role("option")).to_have_count(1)
     box.press("Enter")
     expect(box).to_have_value("Thanks **for this**, @moderator ")
     expect(page.get_by_role("listbox", name="Members to mention")).to_be_hidden()

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import manage
 from tests.e2e.browser import SCREENSHOTS, WIDTHS, serious_violations
+from tests.e2e.test_forum import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,14 +45,6 @@ def check(page, name, context=None):
         page.screenshot(path=SCREENSHOTS / f"{name}-{size}.png", full_page=True)
         results = Axe().run(page, context=context) if context else Axe().run(page)
         assert serious_violations(results) == [], f"{name} at {width}px"
-
-
-def sign_in(page, email, password):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In", exact=True).click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_save_a_search_get_its_alert_and_read_the_report(browser, running_site):

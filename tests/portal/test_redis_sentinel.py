@@ -103,7 +103,9 @@ class SentinelGroup:
                     sentinel.execute_command("SENTINEL", "REPLICAS", SERVICE)
                     and len(sentinel.execute_command("SENTINEL", "SENTINELS", SERVICE)) == 2
                 ),
-                30,
+                # Sentinels greet each other every 2 s and ask the primary for its replicas
+                # every 10 s; on a busy machine that can take a few rounds.
+                90,
                 "the Sentinels did not find each other and the replica",
             )
 
