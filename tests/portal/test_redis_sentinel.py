@@ -7,7 +7,9 @@ and redis-sentinel) on free ports; the shared Redis is left alone."""
 
 import contextlib
 import os
+import random
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -22,7 +24,6 @@ from config.layers import redis_layer
 from portal.actions import ActionError
 from portal.actions.forum import create_post
 from portal.models import Post
-from tests.conftest import free_port
 from tests.portal.helpers import (
     in_thread,
     make_thread,
@@ -53,13 +54,28 @@ def wait_until(condition, seconds, what):
         time.sleep(0.1)
 
 
+def quiet_ports(count):
+    """Distinct free ports below Linux's ephemeral range: while the other test processes open
+    connections, none of them takes one of these between choosing it and the server binding it."""
+    ports = []
+    while len(ports) < count:
+        port = random.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 class SentinelGroup:
     """A primary, its replica and three Sentinels watching them, all on loopback."""
 
     def __init__(self, folder):
         self.folder = folder
-        self.primary_port, self.replica_port = free_port(), free_port()
-        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.primary_port, self.replica_port, *self.sentinel_ports = quiet_ports(5)
         self.processes = {}
 
     @property
