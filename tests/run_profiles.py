@@ -15,6 +15,7 @@ Extra arguments go to pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 """
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,12 @@ class Profile:
         self.environment.update(overrides)
         self.pytest_args = pytest_args
 
+    @property
+    def folder(self):
+        """The profile's name as a folder name: tools configured with a path (redis-sentinel's
+        `dir`) split it at spaces."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name)
+
     def command(self, basetemp):
         return [
             sys.executable,
@@ -66,7 +73,7 @@ def run_in_turn(profiles, scratch):
     for profile in profiles:
         print(f"\n=== {profile.name} profile ===", flush=True)
         started = time.monotonic()
-        code = subprocess.call(profile.command(scratch / profile.name), env=profile.environment)
+        code = subprocess.call(profile.command(scratch / profile.folder), env=profile.environment)
         profile.report(code, started)
         results[profile.name] = code
     return results
@@ -79,11 +86,11 @@ def run_side_by_side(profiles, scratch):
     running = []
     for position, profile in enumerate(profiles):
         # The first profile streams; the others are kept in a file so their lines do not mix.
-        log = None if position == 0 else open(scratch / f"{profile.name}.log", "w+")  # noqa: SIM115
+        log = None if position == 0 else open(scratch / f"{profile.folder}.log", "w+")  # noqa: SIM115
         if log is None:
             print(f"\n=== {profile.name} profile ===", flush=True)
         process = subprocess.Popen(
-            profile.command(scratch / profile.name),
+            profile.command(scratch / profile.folder),
             env=profile.environment,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,

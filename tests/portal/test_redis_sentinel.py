@@ -5,6 +5,7 @@ rate limit keeps the count it had. And what the channel layer puts in Redis is e
 The failover test runs its own Redis primary, replica and three Sentinels (Debian's redis-server
 and redis-sentinel) on free ports; the shared Redis is left alone."""
 
+import asyncio
 import contextlib
 import os
 import random
@@ -98,12 +99,14 @@ class SentinelGroup:
         for port in self.sentinel_ports:
             config = self.folder / f"sentinel-{port}.conf"
             config.write_text(
-                f"port {port}\nbind 127.0.0.1\ndir {self.folder}\n"
+                # Quoted: pytest's folder for the test may hold spaces and commas.
+                f'port {port}\nbind 127.0.0.1\ndir "{self.folder}"\n'
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary_port} 2\n"
                 f"sentinel down-after-milliseconds {SERVICE} 1000\n"
                 f"sentinel failover-timeout {SERVICE} 10000\n"
             )
             self.spawn(f"sentinel-{port}", ["redis-sentinel", str(config)])
+        self.check_running()
         replica = redis.Redis(port=self.replica_port, socket_timeout=1)
         wait_until(
             lambda: replica.info("replication")["master_link_status"] == "up",
@@ -124,6 +127,15 @@ class SentinelGroup:
                 90,
                 "the Sentinels did not find each other and the replica",
             )
+
+    def check_running(self):
+        """A server that refused its configuration fails the test with its own words, not after a
+        long wait."""
+        time.sleep(0.5)
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                log = (self.folder / f"{name}.log").read_text()
+                raise AssertionError(f"{name} exited ({process.returncode}):\n{log}")
 
     def primary(self):
         sentinel = redis.Redis(port=self.sentinel_ports[0], socket_timeout=1)
@@ -201,12 +213,14 @@ async def test_posting_goes_on_through_a_failover(through_sentinels, sentinels, 
 
     sentinels.kill("primary")
     started = time.monotonic()
-    # Bob keeps posting while the Sentinels notice and promote the replica.
+    # Bob keeps posting, one post a second, while the Sentinels notice and promote the replica.
+    # (Faster, and this process's own count, standing in for Redis, would stop him at the limit.)
     during = 0
     while sentinels.primary() != sentinels.replica_port:
         assert time.monotonic() - started < 20, "the replica was not promoted"
         await in_thread(create_post, bob, thread, f"During {during}")
         during += 1
+        await asyncio.sleep(1)
     promoted = time.monotonic() - started
     print(f"\nreplica promoted {promoted:.1f} s after the primary died; {during} posts meanwhile")
     assert during >= 1
