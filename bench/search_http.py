@@ -7,7 +7,8 @@ Two steps, so the data is generated once and measured as often as needed:
         --postgres-url postgres://…/any --opensearch http://127.0.0.1:59200 --name bench_perf_data
     .venv/bin/python bench/search_http.py measure --name bench_perf_data \
         --postgres-url postgres://…/any --opensearch http://127.0.0.1:59200 \
-        [--baseline /path/to/other/checkout] [--requests 150] [--concurrency 1,8]
+        [--baseline /path/to/other/checkout] [--requests 150] [--concurrency 1,8] \
+        [--engine opensearch|database]
     .venv/bin/python bench/search_http.py profile --name bench_perf_data … [--requests 150]
     .venv/bin/python bench/search_http.py rebuild --name bench_perf_data … [--rebuilds 3]
     .venv/bin/python bench/search_http.py drop --name bench_perf_data --postgres-url … \
@@ -22,9 +23,10 @@ interpreter) on that data and, for each, times with a keep-alive client (asyncio
 connection per concurrent user): the search page with all facets, the page with two filters, the
 JSON API and autocomplete, rotating through bench/search.py's queries; then Wagtail's stock
 search (search, count and its two facets) at a bench-only URL (bench/search_http_urls.py);
-and the engine's own `took` for the same queries, asked of OpenSearch directly. Rounds of the
-servers alternate, so both meet the same machine load. Prints median / p95 / p99 tables and
-ratios, writes bench/results/search-http.json.
+and the engine's own `took` for the same queries, asked of OpenSearch directly (with
+`--engine database` the servers search in PostgreSQL instead, and there is no separate floor).
+Rounds of the servers alternate, so both meet the same machine load. Prints median / p95 / p99
+tables and ratios, writes bench/results/search-http.json (search-http-database.json).
 """
 
 import argparse
@@ -63,10 +65,11 @@ def environment(args, var_dir):
         "VAR_DIR": str(var_dir),
         "DATABASE_URL": database_url(args.postgres_url, args.name),
         "REDIS_URL": f"redis://127.0.0.1:56379/{args.redis_db}",
-        "SEARCH_URL": f"opensearch+{args.opensearch}",
+        "SEARCH_URL": "database" if args.engine == "database" else f"opensearch+{args.opensearch}",
         "SEARCH_INDEX": args.name.replace("_", "-"),
         "DEBUG": "false",
         "SECRET_KEY": "bench-search-http-not-secret",
+        "CHANNEL_LAYER_ENCRYPTION_KEYS": "bench-search-http-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
@@ -370,8 +373,10 @@ def measure(args):
             server["process"].terminate()
         for server in servers.values():
             server["process"].wait(timeout=15)
-    took = engine_took(args, filters, args.requests)
+    # The database engine's floor is its SQL, inside the page's time; only OpenSearch's is apart.
+    took = engine_took(args, filters, args.requests) if args.engine == "opensearch" else None
     report = {
+        "engine": args.engine,
         "name": args.name,
         "requests": args.requests,
         "concurrency": args.concurrency_list,
@@ -388,7 +393,8 @@ def measure(args):
 
     report["items"] = LibraryItemPage.objects.live().count()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "search-http.json").write_text(json.dumps(report, indent=2) + "\n")
+    name = "search-http.json" if args.engine == "opensearch" else f"search-http-{args.engine}.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=2) + "\n")
     print_report(report)
 
 
@@ -396,8 +402,8 @@ def print_report(report):
     labels = list(report["results"])
     print(
         f"\nsearch over HTTP, {report['items']:,} live items; uvicorn, DEBUG off, PostgreSQL, "
-        f"Redis, OpenSearch; load average {report['load_average_before'][0]} before, "
-        f"{report['load_average_after'][0]} after"
+        f"Redis, the {report['engine']} engine; load average "
+        f"{report['load_average_before'][0]} before, {report['load_average_after'][0]} after"
     )
     rows = [
         ("search page (all facets)", "page"),
@@ -430,6 +436,8 @@ def print_report(report):
             f"p95 {page['p95_ms'] / stock['p95_ms']:.3f}"
         )
     took = report["opensearch_took"]
+    if took is None:
+        return
     print(
         f"\nOpenSearch took (the floor), median / p95 / p99 ms: page "
         f"{took['page']['median_ms']} / {took['page']['p95_ms']} / {took['page']['p99_ms']}; "
@@ -487,6 +495,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--redis-db", type=int, default=REDIS_DB)
+    parser.add_argument(
+        "--engine",
+        choices=["opensearch", "database"],
+        default="opensearch",
+        help="the engine the servers search with (prepare and rebuild always use OpenSearch)",
+    )
     args = parser.parse_args()
     args.concurrency_list = [int(c) for c in args.concurrency.split(",")]
     {"prepare": prepare, "measure": measure, "profile": profile, "rebuild": rebuild, "drop": drop}[

@@ -7,6 +7,7 @@ search (_Postgres), behind the same methods."""
 
 from django.db import DatabaseError, connection
 
+from search.backends.database.counting import window_and_counts
 from search.backends.database.rendering import (
     MARK_END,
     MARK_START,
@@ -14,6 +15,7 @@ from search.backends.database.rendering import (
     render_fts5,
     render_tsquery,
 )
+from search.backends.database.rows import ID, filter_and_count, sort_rows
 from search.backends.database.schema import (
     FACET_INDEX,
     FTS_COLUMNS,
@@ -23,10 +25,11 @@ from search.backends.database.schema import (
     TITLES_TABLE,
     sqlite_rebuild,
 )
+from search.models import IndexEntry
 
 SNIPPET_COLUMNS = ("summary", "body", "attachments")  # tried for a snippet, in this order
 # Relevance weights, highest first: title, summary, body, attachments (publisher names beside
-# the summary). bm25() takes one weight per FTS column; ts_rank_cd takes {D, C, B, A}.
+# the summary). bm25() takes one weight per FTS column; ts_rank takes {D, C, B, A}.
 BM25 = f"bm25({FTS_TABLE}, 10.0, 5.0, 2.0, 1.0, 4.0)"
 PG_WEIGHTS = "'{0.1,0.2,0.5,1.0}'::float4[]"
 
@@ -98,6 +101,18 @@ class _SQLite:
             )
         return []  # only stop words or terms that index nothing ("_"): nothing to look for
 
+    def ranked_rows(self, cursor, clauses, visibilities, request, first, limit):
+        """(rows first..first+limit of the sorted matches, their total, facet counts): every
+        match is read, then filtered, counted and sorted in Python (rows.py)."""
+        rows = self.match_rows(cursor, clauses, visibilities)
+        if request.within is not None:
+            among = IndexEntry.objects.filter(key__in=request.within)
+            ids = set(among.values_list("id", flat=True))
+            rows = [row for row in rows if row[ID] in ids]
+        matched, counts = filter_and_count(request, rows)
+        sort_rows(matched, request.sort, ranked=bool(clauses))
+        return matched[first : first + limit], len(matched), counts
+
     def snippets(self, cursor, clauses, ids):
         """{id: [snippet of each SNIPPET_COLUMNS column, markers around matches]}."""
         positive, negative = render_fts5(clauses)
@@ -152,38 +167,36 @@ class _SQLite:
 
 class _Postgres:
     """Queries over the generated tsvector column. Long texts live out of line (TOAST), so the
-    facet fields are cheap to read from the table itself."""
-
-    FACET_COLUMNS = (
-        "e.publishers, e.type, e.themes, e.year, e.language,"
-        " coalesce(to_char(e.date, 'YYYY-MM-DD'), ''), e.kind"
-    )
+    facet fields are cheap to read from the table itself, and are counted where they are."""
 
     def query(self, cursor, sql, params):
         cursor.execute(sql.replace(FACETS_HINT, ""), params)
         return cursor.fetchall()
 
-    def match_rows(self, cursor, clauses, visibilities):
-        visible = f"e.visibility IN ({placeholders(visibilities)})"
-        if not clauses:
-            return self.query(
-                cursor,
-                f"SELECT e.id, 0.0::float8, {self.FACET_COLUMNS} FROM {TABLE} e WHERE {visible}",
-                visibilities,
-            )
-        query, params, has_positive = render_tsquery(clauses)
-        if not query:
-            return []
-        rank = (
-            f"ts_rank_cd({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)" if has_positive else "0.0::float8"
+    def ranked_rows(self, cursor, clauses, visibilities, request, first, limit):
+        """(rows first..first+limit of the sorted matches, their total, facet counts), all
+        counted and sorted in the database (counting.window_and_counts)."""
+        source, conditions, params = f"{TABLE} e", [], []
+        rank = "0.0::float8"
+        if clauses:
+            query, params, has_positive = render_tsquery(clauses)
+            if not query:
+                return [], 0, {}
+            if has_positive:
+                rank = f"ts_rank({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)"
+            source += f", (SELECT {query} AS query) q"
+            conditions.append(f"e.{PG_VECTOR} @@ q.query")
+        conditions.append(f"e.visibility IN ({placeholders(visibilities)})")
+        params = [*params, *visibilities]
+        if request.within is not None:
+            conditions.append("e.key = ANY(%s)")
+            params.append(list(request.within))
+        matches = (
+            f"SELECT e.id, {rank} AS rank, e.publishers, e.type, e.themes, e.year, e.language,"
+            " coalesce(to_char(e.date, 'YYYY-MM-DD'), '') AS day, e.kind, e.date"
+            f" FROM {source} WHERE {' AND '.join(conditions)}"
         )
-        return self.query(
-            cursor,
-            f"SELECT e.id, {rank}, {self.FACET_COLUMNS}"
-            f" FROM {TABLE} e, (SELECT {query} AS query) q"
-            f" WHERE {visible} AND e.{PG_VECTOR} @@ q.query",
-            [*params, *visibilities],
-        )
+        return window_and_counts(cursor, matches, params, request, bool(clauses), first, limit)
 
     def snippets(self, cursor, clauses, ids):
         """{id: [headline of the summary, the body and, if neither matched, the attachments]}."""

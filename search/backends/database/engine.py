@@ -1,8 +1,9 @@
 """The database engine: full-text search inside the site's own database, no extra service.
 
-A search is one query for every matching row's id, rank and facet fields; filtering, disjunctive
-facet counts, sorting and paging then happen in Python over those rows, and a second query fetches
-titles, URLs and highlighted snippets for the page's hits only.
+A search asks the dialect for one window of its sorted matches, their total and the disjunctive
+facet counts (PostgreSQL works them out in SQL, SQLite reads every match's facet fields and works
+them out in Python); further queries fetch titles, URLs and highlighted snippets for the page's
+hits only.
 """
 
 # Every SQL string here is built from constants and "%s" placeholders only; values from users
@@ -21,7 +22,7 @@ from search.backends.database.dialects import (
     placeholders,
 )
 from search.backends.database.rendering import best_snippet, indexable
-from search.backends.database.rows import ID, filter_and_count, sort_rows
+from search.backends.database.rows import ID
 from search.backends.database.schema import TABLE, fulltext_missing, install_fulltext
 from search.backends.database.terms import term_index
 from search.backends.facets import facet_lists
@@ -51,19 +52,24 @@ class DatabaseEngine(SearchEngine):
             facets = facet_lists(request, {})
             return SearchResults(request, 0, [], facets, engine=self.name)
         dialect = current_dialect()
+        # Relevance raises title matches among the first TITLE_MATCH_WINDOW rows: a page among
+        # them needs them all; a later page only itself.
+        if request.sort == "relevance" and request.offset < TITLE_MATCH_WINDOW:
+            first = 0
+            limit = max(TITLE_MATCH_WINDOW, request.offset + request.page_size)
+        else:
+            first, limit = request.offset, request.page_size
         with connection.cursor() as cursor:
-            rows = dialect.match_rows(cursor, clauses, visibilities)
-            if request.within is not None:
-                rows = self._among(rows, request.within)
-            matched, counts = filter_and_count(request, rows)
-            sort_rows(matched, request.sort, ranked=bool(clauses))
-            if request.sort == "relevance":
-                self._raise_title_matches(cursor, matched, clauses)
-            page = matched[request.offset : request.offset + request.page_size]
-            hits = self._hits(cursor, dialect, clauses, page)
+            head, total, counts = dialect.ranked_rows(
+                cursor, clauses, visibilities, request, first, limit
+            )
+            if first == 0 and request.sort == "relevance":
+                self._raise_title_matches(cursor, head, clauses)
+            start = request.offset - first
+            hits = self._hits(cursor, dialect, clauses, head[start : start + request.page_size])
         return SearchResults(
             request=request,
-            total=len(matched),
+            total=total,
             hits=hits,
             facets=facet_lists(request, counts),
             engine=self.name,
@@ -87,11 +93,6 @@ class DatabaseEngine(SearchEngine):
         }
         head.sort(key=lambda row: matches.get(row[ID], 0), reverse=True)  # stable
         rows[:TITLE_MATCH_WINDOW] = head
-
-    @staticmethod
-    def _among(rows, keys):
-        ids = set(IndexEntry.objects.filter(key__in=keys).values_list("id", flat=True))
-        return [row for row in rows if row[ID] in ids]
 
     @staticmethod
     def _hits(cursor, dialect, clauses, page):

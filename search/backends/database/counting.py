@@ -1,0 +1,106 @@
+"""Filtering, facet counting, sorting and paging inside PostgreSQL, as rows.py does them in
+Python for SQLite: one statement matches once (a materialised CTE), then counts every facet over
+the matches passing every filter but its own, counts the total and returns one window of the
+sorted rows. Only that window and the counts leave the database, however many entries match."""
+
+# Every SQL string here is built from this module's constants and "%s" placeholders only; values
+# from users always travel as query parameters.
+# ruff: noqa: S608
+
+from search.backends.database.rows import MULTI_VALUED
+from search.query import FACETS, content_counts, kinds_of
+
+# The CTE's columns, in the order of a row in rows.py (ID, RANK, PUBLISHERS, ... KIND).
+ROW_COLUMNS = "id, rank, publishers, type, themes, year, language, day, kind"
+COLUMN = {
+    "content": "kind",
+    "publisher": "publishers",
+    "type": "type",
+    "theme": "themes",
+    "year": "year",
+    "language": "language",
+}
+ORDER = {
+    "relevance": "rank DESC, date DESC NULLS LAST, id DESC",
+    "newest": "date DESC NULLS LAST, id DESC",
+    "oldest": "date ASC NULLS LAST, id ASC",
+}
+
+
+def _condition(facet, wanted):
+    """(SQL, params) true for a match passing one active filter (values within it ORed)."""
+    column = COLUMN[facet]
+    if facet == "year":
+        low, high = wanted
+        return f"{column} BETWEEN %s AND %s", [
+            -1 if low is None else low,
+            10_000 if high is None else high,
+        ]
+    if facet == "content":
+        wanted = kinds_of(wanted)
+    if facet in MULTI_VALUED:
+        return f"string_to_array({column}, ' ') && %s::text[]", [list(wanted)]
+    return f"{column} = ANY(%s)", [list(wanted)]
+
+
+def _where(request, excluding=None):
+    conditions, params = ["TRUE"], []
+    for facet, wanted in request.filters(excluding=excluding).items():
+        sql, values = _condition(facet, wanted)
+        conditions.append(sql)
+        params.extend(values)
+    return " AND ".join(conditions), params
+
+
+def _facet_count(facet, request):
+    """(SQL, params) of one facet's (facet, value, count) rows, over the matches that pass every
+    filter but this facet's own."""
+    where, params = _where(request, excluding=facet)
+    column = COLUMN[facet]
+    if facet in MULTI_VALUED:  # each slug once per entry, as rows._count counts it
+        source = f"m, unnest(string_to_array({column}, ' ')) slug"
+        value, count = "slug", "count(DISTINCT id)"
+    else:
+        source, value, count = "m", f"{column}::text", "count(*)"
+    sql = (
+        f"SELECT %s::text AS facet, {value} AS value, {count} AS n FROM {source}"
+        f" WHERE {where} GROUP BY {value}"
+    )
+    return sql, [facet, *params]
+
+
+def window_and_counts(cursor, matches, match_params, request, ranked, first, limit):
+    """(rows first..first+limit of the sorted matches, their total, {facet: {value: count}}).
+    `matches` is a SELECT of every match with ROW_COLUMNS and `date`."""
+    where, where_params = _where(request)
+    order = ORDER["newest" if request.sort == "relevance" and not ranked else request.sort]
+    counts = [_facet_count(facet, request) for facet in FACETS]
+    cursor.execute(
+        f"WITH m AS MATERIALIZED ({matches}), f AS (SELECT * FROM m WHERE {where})"
+        " SELECT (SELECT count(*) FROM f),"
+        f" (SELECT json_agg(json_build_array({ROW_COLUMNS}) ORDER BY {order})"
+        f"  FROM (SELECT * FROM f ORDER BY {order} LIMIT %s OFFSET %s) w),"
+        " (SELECT json_agg(json_build_array(c.facet, c.value, c.n)) FROM ("
+        + " UNION ALL ".join(sql for sql, _ in counts)
+        + ") c)",
+        [
+            *match_params,
+            *where_params,
+            limit,
+            first,
+            *(param for _, params in counts for param in params),
+        ],
+    )
+    total, window, counted = cursor.fetchone()
+    return [tuple(row) for row in window or []], total, _facet_counts(counted or [])
+
+
+def _facet_counts(rows):
+    """{facet: {value: count}} from (facet, value, count) rows, as rows._count leaves them: no
+    empty values, no missing years, entry kinds turned into content values."""
+    counts = {facet: {} for facet in FACETS}
+    for facet, value, count in rows:
+        if value not in ("", None, "0"):
+            counts[facet][value] = count
+    counts["content"] = content_counts(counts["content"])
+    return counts
