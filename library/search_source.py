@@ -154,7 +154,6 @@ items = registry.Source(
     model=LibraryItemPage,
     entries=item_entries,
     all_ids=lambda: LibraryItemPage.objects.live().public().values_list("pk", flat=True),
-    cards=lambda ids: LibraryItemPage.objects.listing().in_bulk(ids),
     facet_labels=item_labels,
     suggestions=matching_publishers,
 )

@@ -353,7 +353,7 @@ class ThreadConsumer(MemberConsumer):
     async def post(self, fields):
         key = fields["key"]
         try:
-            number = await events.run_then_send(self.create_post, fields)
+            number = await database_sync_to_async(self.create_post)(fields)
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return

@@ -8,14 +8,12 @@ post's change names its audience when it is made (policy.post_audience): a socke
 decide who may see a post, it asks whether it is in the audience named.
 """
 
-import contextvars
 import hashlib
 import json
 import logging
 import time
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import prefetch_related_objects
@@ -52,9 +50,6 @@ def session_group(session_key):
 
 
 MODERATION_GROUP = "moderation"
-# Inside run_then_send: the events its action committed, (pairs, commit time or None), to send
-# once the action returns.
-_held = contextvars.ContextVar("held_live_events", default=None)
 
 
 def send(group, message):
@@ -63,12 +58,7 @@ def send(group, message):
 
 
 def send_all(events):
-    """Send (group, message) pairs in one trip to the event loop, in order (or hold them for
-    `run_then_send`'s caller to send)."""
-    held = _held.get()
-    if held is not None:
-        held.append((events, None))
-        return
+    """Send (group, message) pairs in one trip to the event loop, in order."""
     async_to_sync(send_each)(events)
 
 
@@ -87,28 +77,8 @@ def send_timed(group, message):
     (metrics.LIVE_DELIVERY). It runs as a commit hook, so the time starts right after the commit
     and the hooks registered before it."""
     committed = time.perf_counter()
-    held = _held.get()
-    if held is not None:
-        held.append(([(group, message)], committed))
-        return
     send(group, message)
     metrics.LIVE_DELIVERY.observe(time.perf_counter() - committed)
-
-
-async def run_then_send(action, *args):
-    """Run a sync action in the database thread, then send the live events it committed from
-    the caller's event loop. Sent from the thread, each event would wait for that same loop to
-    be free while holding the one thread every database call of the process queues for."""
-    held = []
-    token = _held.set(held)
-    try:
-        return await database_sync_to_async(action)(*args)
-    finally:
-        _held.reset(token)
-        for events, committed in held:
-            await send_each(events)
-            if committed is not None:
-                metrics.LIVE_DELIVERY.observe(time.perf_counter() - committed)
 
 
 def publish(group, message):

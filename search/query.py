@@ -9,6 +9,7 @@ only render those clauses into their own syntax. `title_phrases` and `title_matc
 rank first (those equal to or starting with the query), the same on every engine.
 """
 
+import datetime
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -186,6 +187,14 @@ class Hit:
     date: str
     score: float = 0.0
     card: object = None  # what the hit's result card shows, from its source (registry.fill_cards)
+    # The names of its publishers and type, as the facets call them (service.label_hits).
+    publisher_names: list = field(default_factory=list)  # [(slug, name)]
+    type_name: str = ""
+
+    @property
+    def day(self):
+        """The date as a date, for templates to format (None without one)."""
+        return datetime.date.fromisoformat(self.date) if self.date else None
 
 
 @dataclass

@@ -143,6 +143,16 @@ def facet_labels():
     return labels
 
 
+def label_hits(hits):
+    """Give each hit the names of its publishers and type, from the facets' labels: a result
+    shows them without reading its object."""
+    labels = facet_labels()
+    for hit in hits:
+        names = labels["publisher"]
+        hit.publisher_names = [(slug, names.get(slug, slug)) for slug in hit.publishers]
+        hit.type_name = labels["type"].get(hit.type, hit.type)
+
+
 def _label_facets(results, labels):
     for facet, values in results.facets.items():
         names = labels.get(facet, {})

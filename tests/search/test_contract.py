@@ -2,6 +2,9 @@
 Elasticsearch. Each case runs once per engine available (see conftest.engine_kind)."""
 
 import re
+from dataclasses import replace
+from unittest.mock import patch
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
@@ -14,6 +17,7 @@ from portal.actions.forum import hide_post, restore_post
 from portal.models import Post
 from portal.policy import search_visibilities
 from search import service
+from search.backends.database import engine as database_engine_module
 from search.indexing import apply_pending_changes
 from search.models import IndexEntry
 from search.query import SearchRequest
@@ -193,6 +197,25 @@ class ContractCases(EngineCases):
         assert beyond.hits == [] and beyond.total == 21
         only_themes = search(self.anonymous, content=["themes"])
         assert only_themes.total == 3 and {hit.kind for hit in only_themes.hits} == {"theme"}
+
+    def test_pages_walked_one_by_one_list_every_match_once_in_order(self):
+        # The database engine raises title matches among the first rows of a relevance search
+        # and fetches later pages alone: with a window of 5 and pages of 3, the walk crosses it.
+        with patch.object(database_engine_module, "TITLE_MATCH_WINDOW", 5):
+            for params in ({"q": "child online"}, {"q": "safety", "sort": "oldest"}, {}):
+                request = SearchRequest.from_params(QueryDict(urlencode(params)))
+                request.browse_without_words()
+                visibilities = search_visibilities(self.anonymous)
+                whole = service.run_search(replace(request, page_size=100), visibilities)
+                assert whole.total > 7, params
+                walked = []
+                for page in range(1, -(-whole.total // 3) + 1):
+                    part = service.run_search(
+                        replace(request, page=page, page_size=3), visibilities
+                    )
+                    assert part.total == whole.total
+                    walked += [hit.key for hit in part.hits]
+                assert walked == [hit.key for hit in whole.hits], params
 
     def test_autocomplete(self):
         anonymous = search_visibilities(self.anonymous)

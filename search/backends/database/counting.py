@@ -7,8 +7,10 @@ sorted rows. Only that window and the counts leave the database, however many en
 # from users always travel as query parameters.
 # ruff: noqa: S608
 
-from search.backends.database.rows import MULTI_VALUED
-from search.query import FACETS, content_counts, kinds_of
+from collections import Counter
+
+from search.backends.database.rows import MULTI_VALUED, count_values
+from search.query import FACETS, kinds_of
 
 # The CTE's columns, in the order of a row in rows.py (ID, RANK, PUBLISHERS, ... KIND).
 ROW_COLUMNS = "id, rank, publishers, type, themes, year, language, day, kind"
@@ -53,18 +55,14 @@ def _where(request, excluding=None):
 
 
 def _facet_count(facet, request):
-    """(SQL, params) of one facet's (facet, value, count) rows, over the matches that pass every
-    filter but this facet's own."""
+    """(SQL, params) of one facet's (facet, field value, count) rows, over the matches that pass
+    every filter but this facet's own. Multi-valued fields are grouped as stored (the same few
+    slug lists recur on many entries) and split by rows.count_values."""
     where, params = _where(request, excluding=facet)
     column = COLUMN[facet]
-    if facet in MULTI_VALUED:  # each slug once per entry, as rows._count counts it
-        source = f"m, unnest(string_to_array({column}, ' ')) slug"
-        value, count = "slug", "count(DISTINCT id)"
-    else:
-        source, value, count = "m", f"{column}::text", "count(*)"
     sql = (
-        f"SELECT %s::text AS facet, {value} AS value, {count} AS n FROM {source}"
-        f" WHERE {where} GROUP BY {value}"
+        f"SELECT %s::text AS facet, to_json({column}) AS value, count(*) AS n FROM m"
+        f" WHERE {where} GROUP BY {column}"
     )
     return sql, [facet, *params]
 
@@ -96,11 +94,8 @@ def window_and_counts(cursor, matches, match_params, request, ranked, first, lim
 
 
 def _facet_counts(rows):
-    """{facet: {value: count}} from (facet, value, count) rows, as rows._count leaves them: no
-    empty values, no missing years, entry kinds turned into content values."""
-    counts = {facet: {} for facet in FACETS}
+    """{facet: {value: count}} from (facet, field value, count) rows, as rows.py counts them."""
+    tallies = {facet: Counter() for facet in FACETS}
     for facet, value, count in rows:
-        if value not in ("", None, "0"):
-            counts[facet][value] = count
-    counts["content"] = content_counts(counts["content"])
-    return counts
+        tallies[facet][value] = count
+    return {facet: count_values(facet, tally) for facet, tally in tallies.items()}

@@ -45,9 +45,8 @@ def _filter_test(facet, wanted):
     return test
 
 
-def _count(facet, fields):
-    """{value: count} from the raw field values of the rows counted for a facet."""
-    tally = Counter(fields)
+def count_values(facet, tally):
+    """{value: count} from a tally of the raw field values of the rows counted for a facet."""
     if facet == "year":
         return {str(year): n for year, n in tally.items() if year}
     if facet == "content":
@@ -67,7 +66,9 @@ def filter_and_count(request, rows):
     the rows that pass every filter but its own."""
     tests = [(facet, _filter_test(facet, wanted)) for facet, wanted in request.filters().items()]
     if not tests:
-        return rows, {f: _count(f, map(itemgetter(FACET_FIELD[f]), rows)) for f in FACETS}
+        return rows, {
+            f: count_values(f, Counter(map(itemgetter(FACET_FIELD[f]), rows))) for f in FACETS
+        }
     matched, near = [], {facet: [] for facet in FACETS}  # near: failing only that facet
     for row in rows:
         failed = None
@@ -84,8 +85,9 @@ def filter_and_count(request, rows):
     counts = {}
     for facet in FACETS:
         field = FACET_FIELD[facet]
-        counts[facet] = _count(
-            facet, chain(map(itemgetter(field), matched), map(itemgetter(field), near[facet]))
+        counts[facet] = count_values(
+            facet,
+            Counter(chain(map(itemgetter(field), matched), map(itemgetter(field), near[facet]))),
         )
     return matched, counts
 
