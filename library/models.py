@@ -502,9 +502,9 @@ class LibraryItemPage(RoutablePageMixin, Page):
         ids = source.ids_in(
             service.related_keys(source.key(self.pk), visibilities, wanted + len(chosen))
         )
-        cards = source.cards(ids)
+        found = LibraryItemPage.objects.listing().in_bulk(ids)
         taken = {item.pk for item in chosen}
-        suggested = [cards[pk] for pk in ids if pk in cards and pk not in taken]
+        suggested = [found[pk] for pk in ids if pk in found and pk not in taken]
         return chosen + suggested[:wanted]
 
     @path("cite/<str:style>/")

@@ -202,7 +202,7 @@ class ContractCases(EngineCases):
         # The database engine raises title matches among the first rows of a relevance search
         # and fetches later pages alone: with a window of 5 and pages of 3, the walk crosses it.
         with patch.object(database_engine_module, "TITLE_MATCH_WINDOW", 5):
-            for params in ({"q": "child online"}, {"q": "safety", "sort": "oldest"}, {}):
+            for params in ({"q": "child online"}, {"q": "online", "sort": "oldest"}, {}):
                 request = SearchRequest.from_params(QueryDict(urlencode(params)))
                 request.browse_without_words()
                 visibilities = search_visibilities(self.anonymous)
