@@ -217,9 +217,7 @@ class RemoteEngine(SearchEngine):
     def _create_index(self, name, building=False):
         definition = index_definition(name, self.shards, 0 if building else self.replicas)
         if building:
-            # Nobody reads it yet and a failed build is simply made again: no refreshes, and the
-            # translog is synced in the background rather than on every bulk request.
-            definition.settings(refresh_interval="-1", translog={"durability": "async"})
+            definition.settings(refresh_interval="-1")
         self._call(self.writer.indices.create, index=name, body=definition.to_dict())
 
     def _call(self, method, *args, **kwargs):
@@ -404,10 +402,9 @@ class RemoteEngine(SearchEngine):
     def rebuild(self, entries, total, progress=None):
         """Build a fresh index beside the live one, then move the alias to it in one step.
 
-        While it is built nobody searches it, so it has no replicas, is never refreshed and
-        syncs its translog in the background; bulk requests go out REBUILD_REQUESTS at a time
-        while the next batch is serialised. These settings are restored before the alias moves
-        to it."""
+        While it is built nobody searches it, so it has no replicas and is never refreshed;
+        bulk requests go out REBUILD_REQUESTS at a time while the next batch is serialised.
+        Both settings are restored before the alias moves to it."""
         name = self._new_index_name()
         self._create_index(name, building=True)
         done = 0
@@ -433,13 +430,7 @@ class RemoteEngine(SearchEngine):
         self._call(
             self.writer.indices.put_settings,
             index=name,
-            body={
-                "index": {
-                    "refresh_interval": None,
-                    "number_of_replicas": self.replicas,
-                    "translog.durability": "request",
-                }
-            },
+            body={"index": {"refresh_interval": None, "number_of_replicas": self.replicas}},
         )
         self._call(self.writer.indices.refresh, index=name)
         old = []
