@@ -12,8 +12,9 @@ reach with raw SQL:
   attachments D) with a GIN index, and a GIN index over the titles' unstemmed words.
 
 Modules: schema (the full-text objects), dialects (each database's queries), rendering (query
-expressions and snippets), rows (filtering, facet counting and sorting in Python), terms (the
-per-process vocabulary behind suggest() and related()) and engine (DatabaseEngine).
+expressions and snippets), rows (filtering, facet counting and sorting in Python, for SQLite),
+counting (the same in SQL, for PostgreSQL), terms (the per-process vocabulary behind suggest()
+and related()) and engine (DatabaseEngine).
 """
 
 # Imported by this path: the engine by search.engines, the schema by migrations 0002 and 0004.
