@@ -66,7 +66,6 @@ def search_page(params, visibilities, referrer=""):
     page it was made from)."""
     results = service.search(params, visibilities)
     request = results.request
-    service.label_hits(results.hits)
     registry.fill_cards(results.hits)
     analytics.record_search(request, results, visibilities, referrer)
     return {

@@ -187,7 +187,7 @@ class Hit:
     date: str
     score: float = 0.0
     card: object = None  # what the hit's result card shows, from its source (registry.fill_cards)
-    # The names of its publishers and type, as the facets call them (service.label_hits).
+    # The names of its publishers and type, as the facets call them (filled in by search.service).
     publisher_names: list = field(default_factory=list)  # [(slug, name)]
     type_name: str = ""
 

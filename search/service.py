@@ -97,7 +97,7 @@ def _search(request, text, visibilities, labels):
     clauses = parse_text(text, synonym_map())
     results, degraded = _with_fallback(lambda e: e.search(request, clauses, visibilities))
     results.degraded = results.degraded or degraded
-    _label_facets(results, labels)
+    _label(results, labels)
     return results
 
 
@@ -143,18 +143,14 @@ def facet_labels():
     return labels
 
 
-def label_hits(hits):
-    """Give each hit the names of its publishers and type, from the facets' labels: a result
-    shows them without reading its object."""
-    labels = facet_labels()
-    for hit in hits:
-        names = labels["publisher"]
-        hit.publisher_names = [(slug, names.get(slug, slug)) for slug in hit.publishers]
-        hit.type_name = labels["type"].get(hit.type, hit.type)
-
-
-def _label_facets(results, labels):
+def _label(results, labels):
+    """Name the facet values, and each hit's publishers and type, as the facets call them: a
+    result shows them without reading its object."""
     for facet, values in results.facets.items():
         names = labels.get(facet, {})
         for value in values:
             value.label = names.get(value.value, value.value)
+    publishers, types = labels.get("publisher", {}), labels.get("type", {})
+    for hit in results.hits:
+        hit.publisher_names = [(slug, publishers.get(slug, slug)) for slug in hit.publishers]
+        hit.type_name = types.get(hit.type, hit.type)
