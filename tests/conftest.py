@@ -200,6 +200,19 @@ def running_site(fresh_database_url, tmp_path_factory):
 
 
 @pytest.fixture
+def in_memory_layer(settings):
+    """Channels' in-memory channel layer, for tests that need no Redis (set afresh each time)."""
+    from channels.layers import channel_layers
+
+    from config.layers import memory_layer
+
+    settings.CHANNEL_LAYERS = {"default": memory_layer()}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
 def demo_site(db):
     """The demo content loaded into the test database; returns the home page."""
     from library import demo

@@ -9,6 +9,16 @@ from portal.models import Membership
 
 ROLES = ("anonymous", "applicant", "member", "moderator", "editor", "staff", "suspended")
 PASSWORD = "correct-horse-battery-staple-9"
+# What a newcomer signs up with and writes in the application form, in the suites that follow one.
+NEWCOMER_PASSWORD = "a-long-and-unusual-passphrase-42"
+APPLICATION = {
+    "full_name": "Ada Practitioner",
+    "organisation": "Helpline Trust",
+    "job_title": "Safeguarding lead",
+    "country": "Ireland",
+    "reason": "I run our online safety training.",
+    "agreed": "on",
+}
 
 
 def make_person(role, name=None):

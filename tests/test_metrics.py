@@ -7,7 +7,6 @@ import sys
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
@@ -16,7 +15,6 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.asgi import application
-from config.layers import memory_layer
 from portal.actions import forum
 from portal.models import Category
 from portal.policy import search_visibilities
@@ -87,14 +85,6 @@ def test_an_allowed_address_reads_the_metrics(client, settings):
     settings.METRICS_ALLOWED_IPS = ["10.0.0.2"]
     assert client.get("/metrics", REMOTE_ADDR="10.0.0.2").status_code == 200
     assert client.get("/metrics").status_code == 404
-
-
-@pytest.fixture
-def in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": memory_layer()}
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
 
 
 @pytest.mark.django_db

@@ -3,30 +3,14 @@ at both widths, the site's own 404, 403 and refused-form pages (screenshots, axe
 that name the address the site is served at, and its icon."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.e2e.browser import SCREENSHOTS, WIDTHS, serious_violations
+from tests.e2e.browser import WIDTHS, check_at_both_widths
 
 pytestmark = pytest.mark.browser
 
 THEME = "/themes/technology/"
 ITEM = "/library/photodna/"
-
-
-def check_at_both_widths(page, name, failures):
-    """A screenshot at each width, nothing serious for axe-core and no sideways scroll."""
-    for size, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=SCREENSHOTS / f"{name}-{size}.png", full_page=True)
-        problems = serious_violations(Axe().run(page))
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 0:
-            problems.append(f"page scrolls sideways by {overflow}px")
-        if problems:
-            failures[f"{name} at {width}px"] = problems
 
 
 def test_theme_page_keeps_the_seeds_order_at_both_widths(browser, running_site):

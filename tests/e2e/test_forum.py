@@ -11,13 +11,11 @@ import json
 import re
 import time
 import uuid
-from types import SimpleNamespace
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.e2e.browser import SCREENSHOTS, WIDTHS, serious_violations
+from tests.e2e.browser import SCREENSHOTS, WIDTHS, check_at_both_widths
 
 pytestmark = pytest.mark.browser
 
@@ -341,32 +339,10 @@ def test_markdown_preview_and_mention_suggestions(open_as):
     expect(box).to_have_value("Thanks **for this**, @moderator ")
 
 
-AXE = Axe()
-
-
-def axe_results(page):
-    """axe-core's findings for the page, loading axe-core once per page rather than per run."""
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.axe_script)
-    return SimpleNamespace(
-        response=page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    )
-
-
 def check_page(page, name, failures):
     """One h1, a screenshot at each width, nothing serious for axe-core and no sideways scroll."""
     expect(page.locator("h1")).to_have_count(1)
-    for size, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=SCREENSHOTS / f"portal-{name}-{size}.png", full_page=True)
-        problems = serious_violations(axe_results(page))
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 0:
-            problems.append(f"page scrolls sideways by {overflow}px")
-        if problems:
-            failures[f"{name} at {width}px"] = problems
+    check_at_both_widths(page, f"portal-{name}", failures)
 
 
 def test_portal_pages_pass_axe_at_both_widths(open_as):

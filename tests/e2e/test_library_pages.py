@@ -4,10 +4,9 @@ axe-core on every public page type at two widths (with screenshots), and the ski
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.e2e.browser import SCREENSHOTS, WIDTHS, serious_violations
+from tests.e2e.browser import SCREENSHOTS, WIDTHS, page_problems
 
 pytestmark = pytest.mark.browser
 
@@ -94,16 +93,9 @@ def test_public_pages_pass_axe_at_both_widths(browser, running_site):
             response = page.goto(running_site.url + path)
             assert response.status == (404 if path == MISSING else 200), path
             page.screenshot(path=SCREENSHOTS / f"{name}-{size}.png", full_page=True)
-            overflow = page.evaluate(
-                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            if overflow > 0:
-                failures.setdefault(f"{path} at {width}px", []).append(
-                    f"page scrolls sideways by {overflow}px"
-                )
-            violations = serious_violations(Axe().run(page))
-            if violations:
-                failures.setdefault(f"{path} at {width}px", []).extend(violations)
+            problems = page_problems(page)
+            if problems:
+                failures[f"{path} at {width}px"] = problems
         page.close()
     assert failures == {}
 

@@ -5,19 +5,9 @@ import re
 import pytest
 
 from portal.models import AuditEvent, Membership, TrustedDomain
-from tests.people import make_person
+from tests.people import APPLICATION, NEWCOMER_PASSWORD, make_person
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a-long-and-unusual-passphrase-42"
-APPLICATION = {
-    "full_name": "Ada Practitioner",
-    "organisation": "Helpline Trust",
-    "job_title": "Safeguarding lead",
-    "country": "Ireland",
-    "reason": "I run our online safety training.",
-    "agreed": "on",
-}
 
 
 def link_in(message):
@@ -26,14 +16,15 @@ def link_in(message):
 
 def sign_up_and_verify(client, mailoutbox, email="ada@helpline.example"):
     response = client.post(
-        "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+        "/accounts/signup/",
+        {"email": email, "password1": NEWCOMER_PASSWORD, "password2": NEWCOMER_PASSWORD},
     )
     assert response.status_code == 302
     assert client.get("/portal/").status_code == 302  # not signed in until verified
     confirmation = link_in(mailoutbox[-1])
     assert "/accounts/confirm-email/" in confirmation
     client.post(confirmation)
-    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": email, "password": NEWCOMER_PASSWORD})
     assert response.status_code == 302
     return response
 

@@ -9,11 +9,9 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from channels.layers import channel_layers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.layers import memory_layer
 from portal.actions.forum import create_post
 from portal.frames import MAX_MESSAGE_BYTES
 from portal.models import Post, Thread
@@ -42,14 +40,6 @@ ACCEPTED = {
 }
 # A reply key the server can read back out of any refused reply.
 KEY = "reply-key"
-
-
-@pytest.fixture
-def in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": memory_layer()}
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -11,20 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from tests.people import make_person
+from tests.people import APPLICATION, NEWCOMER_PASSWORD, make_person
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a-long-and-unusual-passphrase-42"
 CATALOGUE = Path(__file__).resolve().parents[2] / "locale/en_GB/LC_MESSAGES/django.po"
-APPLICATION = {
-    "full_name": "Ada Practitioner",
-    "organisation": "Helpline Trust",
-    "job_title": "Safeguarding lead",
-    "country": "Ireland",
-    "reason": "I run our online safety training.",
-    "agreed": "on",
-}
 
 
 def catalogue_entries():
@@ -77,7 +68,11 @@ def test_sign_up_confirm_apply_and_be_approved_by_email(
     browser that signed up signs the person in and takes them to the application."""
     response = client.post(
         "/accounts/signup/",
-        {"email": "ada@helpline.example", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "ada@helpline.example",
+            "password1": NEWCOMER_PASSWORD,
+            "password2": NEWCOMER_PASSWORD,
+        },
     )
     assert response["Location"] == "/accounts/confirm-email/"
     waiting = client.get("/accounts/confirm-email/").content.decode()
@@ -120,7 +115,11 @@ def test_sign_up_confirm_apply_and_be_approved_by_email(
 def test_confirming_in_another_browser_leads_to_sign_in_then_the_application(client, mailoutbox):
     client.post(
         "/accounts/signup/",
-        {"email": "bo@helpline.example", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "bo@helpline.example",
+            "password1": NEWCOMER_PASSWORD,
+            "password2": NEWCOMER_PASSWORD,
+        },
     )
     other_browser = Client()
     response = other_browser.post(link_in(mailoutbox[0], "/accounts/confirm-email/"))
