@@ -17,9 +17,12 @@ Two steps, so the data is generated once and measured as often as needed:
 `prepare` makes a PostgreSQL database named --name, migrates, loads the demo content, adds
 --size generated items (bench/library_pages.generate_items), builds the search entries and
 Wagtail's index (bench/search.build_indexes), then times RemoteEngine.rebuild() into the
-OpenSearch alias --name (items/s). `measure` starts one uvicorn server (config/serving.py) per
-checkout (this one, and --baseline, e.g. a `git worktree` of an earlier commit, with the same
-interpreter) on that data and, for each, times with a keep-alive client (asyncio streams, one
+OpenSearch alias --name (items/s). `measure` starts uvicorn servers (config/serving.py) on that
+data: this checkout as deployed ("ours": its results cache on; the bench asks the same queries
+over and over, so after the warm-up its searches are answered from the cache), this checkout
+with the cache off ("uncached": every search reaches the engine, as a query nobody asked in the
+last SEARCH_RESULTS_CACHE_SECONDS does), and --baseline (e.g. a `git worktree` of an earlier
+commit, with the same interpreter); for each it times with a keep-alive client (asyncio streams, one
 connection per concurrent user): the search page with all facets, the page with two filters, the
 JSON API and autocomplete, rotating through bench/search.py's queries; then Wagtail's stock
 search (search, count and its two facets) at a bench-only URL (bench/search_http_urls.py);
@@ -328,15 +331,21 @@ def measure(args):
         "autocomplete": ["/api/search/autocomplete/?" + urlencode({"q": p}) for p in PREFIXES],
         "stock": ["/bench/stock-search/?" + urlencode({"q": q}) for q in QUERIES],
     }
-    trees = {"ours": ROOT}
-    if args.baseline:
-        trees = {"baseline": Path(args.baseline).resolve(), **trees}
     env = environment(args, var_dir)
-    servers = {}
-    for label, tree in trees.items():
-        # The baseline checkout has no bench settings of its own: it serves the site's.
-        tree_env = env if label == "ours" else {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
-        servers[label] = start_server(tree, tree_env, var_dir, label)
+    # "uncached" is this checkout searching afresh every time (no results cache): what a query
+    # nobody asked in the last RESULTS_CACHE_SECONDS costs. The baseline checkout has no bench
+    # settings of its own: it serves the site's.
+    trees = {
+        "uncached": (ROOT, {**env, "SEARCH_RESULTS_CACHE_SECONDS": "0"}),
+        "ours": (ROOT, env),
+    }
+    if args.baseline:
+        baseline_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        trees = {"baseline": (Path(args.baseline).resolve(), baseline_env), **trees}
+    servers = {
+        label: start_server(tree, tree_env, var_dir, label)
+        for label, (tree, tree_env) in trees.items()
+    }
     load_before = os.getloadavg()
     results = {label: {} for label in servers}
     try:
@@ -383,7 +392,7 @@ def measure(args):
         "queries": QUERIES,
         "prefixes": PREFIXES,
         "filters": filters,
-        "servers": {label: str(tree) for label, tree in trees.items()},
+        "servers": {label: str(tree) for label, (tree, _) in trees.items()},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "results": results,

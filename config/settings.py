@@ -174,6 +174,9 @@ SEARCH = {
     # A cluster keeps each shard on SEARCH_REPLICAS more nodes, so losing a node loses no data.
     "SHARDS": env.integer("SEARCH_SHARDS", 1),
     "REPLICAS": env.integer("SEARCH_REPLICAS", 0),
+    # A page of results is answered from the cache this long while nothing it depends on changes
+    # (search.results_cache); 0 searches afresh every time.
+    "RESULTS_CACHE_SECONDS": env.integer("SEARCH_RESULTS_CACHE_SECONDS", 30),
 }
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 # Search analytics (search.analytics): editors see a query once this many searches made it, and

@@ -22,7 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django_tasks import task
 
-from search import registry
+from search import registry, results_cache
 from search.backends.base import EngineError
 from search.engines import remote_engine
 from search.models import IndexEntry, PendingIndexChange
@@ -58,6 +58,7 @@ def reindex(*keys):
                 added.append(key)
         if external:
             PendingIndexChange.objects.create(key=key)
+    results_cache.changed()
     if external:
         transaction.on_commit(schedule_apply)
     if added:
@@ -141,6 +142,7 @@ def apply_pending_changes(batch=APPLY_BATCH):
             logger.warning("search outbox: %d changes wait for the engine (%s)", len(ids), error)
             return applied, PendingIndexChange.objects.count()
         PendingIndexChange.objects.filter(pk__in=ids).delete()
+        results_cache.changed()
         applied += len(ids)
 
 
@@ -159,4 +161,5 @@ def rebuild_database_index(progress=None, batch=500):
             done += len(entries)
             if progress:
                 progress(done)
+        results_cache.changed()
     return done

@@ -13,6 +13,8 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from search import results_cache
+
 PUBLIC = "public"
 LABELS_KEY = "search:facet-labels"
 LABELS_SECONDS = 300
@@ -153,6 +155,7 @@ def facet_labels_changed():
     process cached the old labels meanwhile."""
     cache.delete(LABELS_KEY)
     transaction.on_commit(lambda: cache.delete(LABELS_KEY))
+    results_cache.changed()
 
 
 def suggestions(text):

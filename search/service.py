@@ -11,7 +11,7 @@ import logging
 from django.core.cache import cache
 
 import metrics
-from search import registry
+from search import registry, results_cache
 from search.backends.base import EngineError
 from search.engines import database_engine, search_engine
 from search.models import IndexEntry, Synonym
@@ -44,6 +44,7 @@ def synonyms_changed():
         cache.incr("search:synonyms:version")
     except ValueError:
         cache.set("search:synonyms:version", 2, timeout=None)
+    results_cache.changed()
 
 
 def _with_fallback(operation):
@@ -62,10 +63,16 @@ def search(params, visibilities):
     """The search that URL parameters ask for, as the page and the JSON API run it: the request
     corrected where it needs to be (unknown filter values dropped, years put the right way round,
     a page past the last shown as the last), each correction in `results.request.notices`; with
-    no words, the library's items."""
+    no words, the library's items. Answered from the cache while nothing it depends on changed."""
     labels = facet_labels()
     request = SearchRequest.from_params(params, known=labels)
     request.browse_without_words()
+    return results_cache.remembered(
+        request, visibilities, lambda: _search_to_last_page(request, visibilities, labels)
+    )
+
+
+def _search_to_last_page(request, visibilities, labels):
     results = run_search(request, visibilities, labels)
     page_count = max(1, -(-results.total // request.page_size))
     if request.page > page_count:

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search import registry
+from search import registry, results_cache
 from search.backends.base import EngineError
 from search.engines import database_engine, remote_engine
 from search.indexing import apply_pending_changes, rebuild_database_index
@@ -58,6 +58,7 @@ class Command(BaseCommand):
         except EngineError as error:
             raise CommandError(f"rebuild failed, the old index is still live: {error}") from None
         progress.finish()
+        results_cache.changed()
         PendingIndexChange.objects.filter(pk__in=covered).delete()
         apply_pending_changes()
         elapsed = time.monotonic() - started
