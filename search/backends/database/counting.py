@@ -1,7 +1,8 @@
 """Filtering, facet counting, sorting and paging inside PostgreSQL, as rows.py does them in
 Python for SQLite: one statement matches once (a materialised CTE), then counts every facet over
-the matches passing every filter but its own, counts the total and returns one window of the
-sorted rows. Only that window and the counts leave the database, however many entries match."""
+the matches passing every filter but its own (all facets in one pass), counts the total and
+returns one window of the sorted rows. Only that window and the counts leave the database,
+however many entries match."""
 
 # Every SQL string here is built from this module's constants and "%s" placeholders only; values
 # from users always travel as query parameters.
@@ -54,17 +55,27 @@ def _where(request, excluding=None):
     return " AND ".join(conditions), params
 
 
-def _facet_count(facet, request):
-    """(SQL, params) of one facet's (facet, field value, count) rows, over the matches that pass
-    every filter but this facet's own. Multi-valued fields are grouped as stored (the same few
-    slug lists recur on many entries) and split by rows.count_values."""
-    where, params = _where(request, excluding=facet)
-    column = COLUMN[facet]
+def _facet_counts_sql(request):
+    """(SQL, params) of every facet's (facet, field value, count) rows in one pass over the
+    matches: a grouping set per facet, each counting the matches that pass every filter but its
+    own. Multi-valued fields are grouped as stored (the same few slug lists recur on many
+    entries) and split by rows.count_values."""
+    facets, values, counts, facet_params, count_params = [], [], [], [], []
+    for facet in FACETS:
+        column = COLUMN[facet]
+        where, params = _where(request, excluding=facet)
+        grouped = f"GROUPING({column}) = 0"
+        facets.append(f"WHEN {grouped} THEN %s::text")
+        facet_params.append(facet)
+        values.append(f"WHEN {grouped} THEN to_json({column})")
+        counts.append(f"WHEN {grouped} THEN count(*) FILTER (WHERE {where})")
+        count_params.extend(params)
+    sets = ", ".join(f"({COLUMN[facet]})" for facet in FACETS)
     sql = (
-        f"SELECT %s::text AS facet, to_json({column}) AS value, count(*) AS n FROM m"
-        f" WHERE {where} GROUP BY {column}"
+        f"SELECT CASE {' '.join(facets)} END AS facet, CASE {' '.join(values)} END AS value,"
+        f" CASE {' '.join(counts)} END AS n FROM m GROUP BY GROUPING SETS ({sets})"
     )
-    return sql, [facet, *params]
+    return sql, [*facet_params, *count_params]
 
 
 def window_and_counts(cursor, matches, match_params, request, ranked, first, limit):
@@ -72,22 +83,15 @@ def window_and_counts(cursor, matches, match_params, request, ranked, first, lim
     `matches` is a SELECT of every match with ROW_COLUMNS and `date`."""
     where, where_params = _where(request)
     order = ORDER["newest" if request.sort == "relevance" and not ranked else request.sort]
-    counts = [_facet_count(facet, request) for facet in FACETS]
+    counts, count_params = _facet_counts_sql(request)
     cursor.execute(
         f"WITH m AS MATERIALIZED ({matches}), f AS (SELECT * FROM m WHERE {where})"
         " SELECT (SELECT count(*) FROM f),"
         f" (SELECT json_agg(json_build_array({ROW_COLUMNS}) ORDER BY {order})"
         f"  FROM (SELECT * FROM f ORDER BY {order} LIMIT %s OFFSET %s) w),"
-        " (SELECT json_agg(json_build_array(c.facet, c.value, c.n)) FROM ("
-        + " UNION ALL ".join(sql for sql, _ in counts)
-        + ") c)",
-        [
-            *match_params,
-            *where_params,
-            limit,
-            first,
-            *(param for _, params in counts for param in params),
-        ],
+        " (SELECT json_agg(json_build_array(c.facet, c.value, c.n))"
+        f"  FROM ({counts}) c WHERE c.n > 0)",
+        [*match_params, *where_params, limit, first, *count_params],
     )
     total, window, counted = cursor.fetchone()
     return [tuple(row) for row in window or []], total, _facet_counts(counted or [])

@@ -12,6 +12,7 @@ from search.backends.database.rendering import (
     MARK_END,
     MARK_START,
     quote_fts,
+    ranking_clauses,
     render_fts5,
     render_tsquery,
 )
@@ -182,9 +183,11 @@ class _Postgres:
             query, params, has_positive = render_tsquery(clauses)
             if not query:
                 return [], 0, {}
+            ranking, ranking_params, _ = render_tsquery(ranking_clauses(clauses))
             if has_positive:
-                rank = f"ts_rank({PG_WEIGHTS}, e.{PG_VECTOR}, q.query)"
-            source += f", (SELECT {query} AS query) q"
+                rank = f"ts_rank({PG_WEIGHTS}, e.{PG_VECTOR}, q.ranking)"
+            source += f", (SELECT {query} AS query, {ranking} AS ranking) q"
+            params = [*params, *ranking_params]
             conditions.append(f"e.{PG_VECTOR} @@ q.query")
         conditions.append(f"e.visibility IN ({placeholders(visibilities)})")
         params = [*params, *visibilities]
