@@ -38,6 +38,8 @@ PERIODS = {
     SavedSearch.Alert.WEEKLY: datetime.timedelta(days=7) - datetime.timedelta(hours=1),
 }
 KIND_GROUPS = {"thread": "discussions"}  # entry kinds listed apart from the library's
+# How long entries that a still-open transaction held back wait before immediate alerts look again.
+RECHECK_SECONDS = 30
 
 
 def search_request(saved):
@@ -130,8 +132,8 @@ def _send(saved, hits):
 
 def run_alerts(saved_searches, added, until):
     """E-mail each saved search what it finds among `added` ({key: when added}) after its
-    alerted_at, and move its alerted_at on to `until`; returns how many e-mails went out. The
-    search for those who share a query and an audience runs once."""
+    alerted_at and up to `until`, and move its alerted_at on to `until`; returns how many e-mails
+    went out. The search for those who share a query and an audience runs once."""
     groups = defaultdict(list)
     for saved in saved_searches:
         if saved.user.is_active:
@@ -140,7 +142,7 @@ def run_alerts(saved_searches, added, until):
     sent = 0
     for (_, audience), members in groups.items():
         since = min(saved.alerted_at for saved in members)
-        keys = [key for key, moment in added.items() if moment > since]
+        keys = [key for key, moment in added.items() if since < moment <= until]
         if not keys:
             continue
         # Every new match, so each member can be sent those after their own alerted_at.
@@ -175,17 +177,20 @@ def send_scheduled_alerts():
             )
         )
         if due:
+            # Settled before reading: what commits after the read is then past `until`.
+            until = service.settled_moment()
             added = service.added_since(min(saved.alerted_at for saved in due))
-            sent += run_alerts(due, added, until=now)
+            sent += run_alerts(due, added, until=until)
     return sent
 
 
 @task()
 def send_immediate_alerts():
     """Alerts for everything added since each immediate alert's last (so a run also covers what
-    other runs, queued by other commits, have not yet), moving each on to the newest entry read.
-    An entry added before that one but committed after this read is missed: it would take a
-    record of every entry sent to catch, for a race of two publishing transactions."""
+    other runs, queued by other commits, have not yet), up to the newest entry read, or to
+    service.settled_moment() when a transaction still open may yet add entries stamped before
+    that one: those wait for the next run rather than being passed over, and a run is queued
+    RECHECK_SECONDS later for them."""
     immediate = list(
         SavedSearch.objects.filter(alert=SavedSearch.Alert.IMMEDIATE).select_related(
             "user__membership"
@@ -193,10 +198,22 @@ def send_immediate_alerts():
     )
     if not immediate:
         return 0
+    settled = service.settled_moment()  # before reading: see send_scheduled_alerts
     added = service.added_since(min(saved.alerted_at for saved in immediate))
     if not added:
         return 0
-    return run_alerts(immediate, added, until=max(added.values()))
+    newest = max(added.values())
+    if newest > settled:
+        _send_immediate_alerts_later()
+    return run_alerts(immediate, added, until=min(newest, settled))
+
+
+def _send_immediate_alerts_later():
+    """Without a worker that runs deferred tasks (TASK_BACKEND=immediate), the next commit that
+    adds entries runs the alerts instead."""
+    if send_immediate_alerts.get_backend().supports_defer:
+        run_after = timezone.now() + datetime.timedelta(seconds=RECHECK_SECONDS)
+        send_immediate_alerts.using(run_after=run_after).enqueue()
 
 
 @receiver(entries_added)

@@ -6,9 +6,12 @@ the database engine answers and the results say so (degraded).
 """
 
 import dataclasses
+import datetime
 import logging
 
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 
 import metrics
 from search import registry, results_cache
@@ -19,6 +22,7 @@ from search.query import CONTENTS, SLUG_FACETS, SearchRequest, SearchResults, pa
 
 logger = logging.getLogger(__name__)
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
+SETTLE_MARGIN = datetime.timedelta(seconds=5)
 
 
 def synonym_map():
@@ -111,6 +115,24 @@ def _search(request, text, visibilities, labels):
 def added_since(moment):
     """{key: when it became searchable} of the entries added after the moment."""
     return dict(IndexEntry.objects.filter(added_at__gt=moment).values_list("key", "added_at"))
+
+
+def settled_moment():
+    """The latest moment up to which every entry's added_at is already readable. An entry is
+    stamped inside the transaction that adds it, so one that commits late carries an earlier
+    stamp than entries already read. On PostgreSQL: SETTLE_MARGIN before the start of the oldest
+    transaction still open on the database (now, if none), the margin for web and database
+    clocks that differ a little; SQLite writes one transaction at a time, so now."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        return now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        oldest = cursor.fetchone()[0]
+    return min(now, oldest - SETTLE_MARGIN) if oldest else now
 
 
 def search_among(request, keys, visibilities, limit=0):

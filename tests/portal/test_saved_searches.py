@@ -4,9 +4,12 @@ one-click unsubscribe of RFC 8058."""
 
 import datetime
 import re
+import threading
 from urllib.parse import urlsplit
 
+import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
@@ -197,3 +200,54 @@ class SavedSearchTests(TestCase):
         assert len(mail.outbox) == 1
         assert NEW_ITEM in mail.outbox[0].body
         assert NEW_THREAD not in mail.outbox[0].body  # the search asked for the library only
+
+
+LATE_ITEM = "Encryption audits: a report held in a long transaction"
+EARLY_THREAD = "Encryption audits: who has run one?"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(SEARCH=DATABASE_SEARCH, PORTAL_POST_RATE=(1000, 60))
+def test_an_entry_committed_after_a_newer_one_is_still_alerted(postgres_url):
+    """Entries are stamped when indexed, inside their transaction: an item whose transaction
+    commits after a newer discussion's alert went out carries an earlier stamp than that alert
+    reached. It must still be sent, and the discussion only once."""
+    from library import demo
+
+    assert connection.vendor == "postgresql"
+    demo.load()
+    member = make_person("member")
+    category = Category.objects.create(name="General", slug="general")
+    past = timezone.now() - datetime.timedelta(days=1)
+    SavedSearch.objects.create(
+        user=member,
+        name="Audits",
+        query="q=audits",
+        alert=SavedSearch.Alert.IMMEDIATE,
+        seen_at=past,
+        alerted_at=past,
+    )
+    stamped, go_on = threading.Event(), threading.Event()
+
+    def publish_in_a_long_transaction():
+        try:
+            with transaction.atomic():
+                make_item(LATE_ITEM)  # indexed, and so stamped, now
+                stamped.set()
+                go_on.wait(30)
+        finally:
+            connection.close()
+
+    late = threading.Thread(target=publish_in_a_long_transaction)
+    late.start()
+    try:
+        assert stamped.wait(30)
+        # Indexed, committed and its alerts run while the item's transaction is still open.
+        forum.create_thread(member, category, EARLY_THREAD, "Any audit checklists to share?")
+        assert all(LATE_ITEM not in message.body for message in mail.outbox)
+    finally:
+        go_on.set()
+        late.join(30)
+    bodies = [message.body for message in mail.outbox]
+    assert sum(LATE_ITEM in body for body in bodies) == 1
+    assert sum(EARLY_THREAD in body for body in bodies) == 1
