@@ -13,10 +13,12 @@ from django.db import connection, transaction
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
+import search
 from portal.actions import forum
 from portal.actions.searches import MAX_SAVED_SEARCHES
 from portal.alerts import send_scheduled_alerts, unsubscribe_token
 from portal.models import Category, SavedSearch
+from portal.search_source import thread_key
 from search.models import IndexEntry
 from tests.library.helpers import make_item
 from tests.people import make_person
@@ -202,25 +204,26 @@ class SavedSearchTests(TestCase):
         assert NEW_THREAD not in mail.outbox[0].body  # the search asked for the library only
 
 
-LATE_ITEM = "Encryption audits: a report held in a long transaction"
+LATE_THREAD = "Encryption audits: notes held in a long transaction"
 EARLY_THREAD = "Encryption audits: who has run one?"
 
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(SEARCH=DATABASE_SEARCH, PORTAL_POST_RATE=(1000, 60))
 def test_an_entry_committed_after_a_newer_one_is_still_alerted(postgres_url):
-    """Entries are stamped when indexed, inside their transaction: an item whose transaction
-    commits after a newer discussion's alert went out carries an earlier stamp than that alert
-    reached. It must still be sent, and the discussion only once."""
-    from library import demo
-
+    """Entries are stamped when indexed, inside their transaction: one whose transaction commits
+    after a newer entry's alert went out carries an earlier stamp than that alert reached. It
+    must still be sent, and the newer one only once. (Discussions in two categories, by two
+    members, so the two transactions wait on no common row.)"""
     assert connection.vendor == "postgresql"
-    demo.load()
-    member = make_person("member")
-    category = Category.objects.create(name="General", slug="general")
+    reader, late_author, early_author = (
+        make_person("member", name) for name in ("reader", "late-author", "early-author")
+    )
+    first = Category.objects.create(name="Audits", slug="audits")
+    second = Category.objects.create(name="Encryption", slug="encryption")
     past = timezone.now() - datetime.timedelta(days=1)
     SavedSearch.objects.create(
-        user=member,
+        user=reader,
         name="Audits",
         query="q=audits",
         alert=SavedSearch.Alert.IMMEDIATE,
@@ -229,25 +232,26 @@ def test_an_entry_committed_after_a_newer_one_is_still_alerted(postgres_url):
     )
     stamped, go_on = threading.Event(), threading.Event()
 
-    def publish_in_a_long_transaction():
+    def start_in_a_long_transaction():
         try:
             with transaction.atomic():
-                make_item(LATE_ITEM)  # indexed, and so stamped, now
+                thread = forum.create_thread(late_author, first, LATE_THREAD, "Our notes.")
+                search.record_change(thread_key(thread.pk))  # indexed, and so stamped, now
                 stamped.set()
                 go_on.wait(30)
         finally:
             connection.close()
 
-    late = threading.Thread(target=publish_in_a_long_transaction)
+    late = threading.Thread(target=start_in_a_long_transaction)
     late.start()
     try:
         assert stamped.wait(30)
-        # Indexed, committed and its alerts run while the item's transaction is still open.
-        forum.create_thread(member, category, EARLY_THREAD, "Any audit checklists to share?")
-        assert all(LATE_ITEM not in message.body for message in mail.outbox)
+        # Indexed, committed and its alerts run while the other transaction is still open.
+        forum.create_thread(early_author, second, EARLY_THREAD, "Any checklists to share?")
+        assert all(LATE_THREAD not in message.body for message in mail.outbox)
     finally:
         go_on.set()
         late.join(30)
     bodies = [message.body for message in mail.outbox]
-    assert sum(LATE_ITEM in body for body in bodies) == 1
+    assert sum(LATE_THREAD in body for body in bodies) == 1
     assert sum(EARLY_THREAD in body for body in bodies) == 1
