@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.dispatch import receiver
 from django.http import QueryDict
@@ -40,6 +41,7 @@ PERIODS = {
 KIND_GROUPS = {"thread": "discussions"}  # entry kinds listed apart from the library's
 # How long entries that a still-open transaction held back wait before immediate alerts look again.
 RECHECK_SECONDS = 30
+RECHECK_MARK = "alerts:immediate:recheck"
 
 
 def search_request(saved):
@@ -204,14 +206,18 @@ def send_immediate_alerts():
         return 0
     newest = max(added.values())
     if newest > settled:
-        _send_immediate_alerts_later()
+        send_immediate_alerts_later()
     return run_alerts(immediate, added, until=min(newest, settled))
 
 
-def _send_immediate_alerts_later():
-    """Without a worker that runs deferred tasks (TASK_BACKEND=immediate), the next commit that
-    adds entries runs the alerts instead."""
-    if send_immediate_alerts.get_backend().supports_defer:
+def send_immediate_alerts_later():
+    """One queued look at a time, however many runs meet the same open transaction. Without a
+    worker that runs deferred tasks (TASK_BACKEND=immediate), the next commit that adds entries
+    runs the alerts instead."""
+    if not send_immediate_alerts.get_backend().supports_defer:
+        return
+    # The mark lapses before the queued run starts, so that run can queue the next look.
+    if cache.add(RECHECK_MARK, True, timeout=RECHECK_SECONDS // 2):
         run_after = timezone.now() + datetime.timedelta(seconds=RECHECK_SECONDS)
         send_immediate_alerts.using(run_after=run_after).enqueue()
 

@@ -16,7 +16,12 @@ from django.utils import timezone
 import search
 from portal.actions import forum
 from portal.actions.searches import MAX_SAVED_SEARCHES
-from portal.alerts import send_scheduled_alerts, unsubscribe_token
+from portal.alerts import (
+    RECHECK_SECONDS,
+    send_immediate_alerts_later,
+    send_scheduled_alerts,
+    unsubscribe_token,
+)
 from portal.models import Category, SavedSearch
 from portal.search_source import thread_key
 from search.models import IndexEntry
@@ -255,3 +260,17 @@ def test_an_entry_committed_after_a_newer_one_is_still_alerted(postgres_url):
     bodies = [message.body for message in mail.outbox]
     assert sum(LATE_THREAD in body for body in bodies) == 1
     assert sum(EARLY_THREAD in body for body in bodies) == 1
+
+
+@pytest.mark.django_db
+def test_entries_held_back_are_looked_at_again_once(settings):
+    """With a worker that runs deferred tasks, runs that meet an open transaction queue one look
+    RECHECK_SECONDS later between them, not one each."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    for _ in range(3):
+        send_immediate_alerts_later()
+    queued = DBTaskResult.objects.filter(task_path__endswith=".send_immediate_alerts")
+    assert queued.count() == 1
+    assert queued.get().run_after > timezone.now() + datetime.timedelta(seconds=RECHECK_SECONDS - 5)
