@@ -301,6 +301,19 @@ def _splits(word):
     ]
 
 
+def without_split_readings(clauses):
+    """The clauses without the readings of a long typed word as two (_splits: "pol ice" for
+    "police", "photo dna" for "photodna"), for ranking where testing each as a phrase on every
+    match costs more than it tells."""
+    trimmed = []
+    for clause in clauses:
+        typed = clause.alternatives[0]
+        splits = set(_splits(typed[0])) if len(typed) == 1 else set()
+        alternatives = tuple(words for words in clause.alternatives if words not in splits)
+        trimmed.append(Clause(alternatives, clause.negated))
+    return trimmed
+
+
 def title_key(text):
     """A title as title_phrases compares it: its words, lower case, stop words left out."""
     return " ".join(word for word in words_of(text) if word not in SEARCH_STOP_WORDS)

@@ -12,7 +12,6 @@ from search.backends.database.rendering import (
     MARK_END,
     MARK_START,
     quote_fts,
-    ranking_clauses,
     render_fts5,
     render_tsquery,
 )
@@ -27,6 +26,7 @@ from search.backends.database.schema import (
     sqlite_rebuild,
 )
 from search.models import IndexEntry
+from search.query import without_split_readings
 
 SNIPPET_COLUMNS = ("summary", "body", "attachments")  # tried for a snippet, in this order
 # Relevance weights, highest first: title, summary, body, attachments (publisher names beside
@@ -183,7 +183,10 @@ class _Postgres:
             query, params, has_positive = render_tsquery(clauses)
             if not query:
                 return [], 0, {}
-            ranking, ranking_params, _ = render_tsquery(ranking_clauses(clauses))
+            # Ranked without a long word's split readings: ts_rank tested each as a phrase on
+            # every match, 35 of the statement's 80 ms for "police investigators" at 100,000
+            # entries. An entry found only written apart ranks as if that word were missing.
+            ranking, ranking_params, _ = render_tsquery(without_split_readings(clauses))
             if has_positive:
                 rank = f"ts_rank({PG_WEIGHTS}, e.{PG_VECTOR}, q.ranking)"
             source += f", (SELECT {query} AS query, {ranking} AS ranking) q"

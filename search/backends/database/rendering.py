@@ -5,7 +5,7 @@ import re
 
 from django.utils.html import escape
 
-from search.query import SEARCH_STOP_WORDS, Clause
+from search.query import SEARCH_STOP_WORDS
 
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use: cannot be confused with escaped text
 _MARKS = re.compile(f"([{MARK_START}{MARK_END}])")
@@ -65,25 +65,6 @@ def render_tsquery(clauses):
             parts.append(f"({sql})")
             has_positive = True
     return " && ".join(parts), params, has_positive
-
-
-def ranking_clauses(clauses):
-    """The clauses as ts_rank reads them: without the split readings of a long typed word ("pol
-    ice" for "police", "photo dna" for "photodna"; query._with_compounds). They still match, but
-    ranking tests each as a phrase on every matching entry: for "police investigators" at 100,000
-    entries (15,000 matches) that was 35 of the statement's 80 ms. An entry found only written
-    apart ranks as if that word were missing; a title written so is still raised by the title
-    match."""
-    ranked = []
-    for clause in clauses:
-        typed = clause.alternatives[0]
-        alternatives = [
-            words
-            for words in clause.alternatives
-            if not (len(typed) == 1 and len(words) == 2 and "".join(words) == typed[0])
-        ]
-        ranked.append(Clause(tuple(alternatives), clause.negated))
-    return ranked
 
 
 def highlight(text):
