@@ -169,12 +169,15 @@ def _create_post(user, thread, source, quoted, idempotency_key, uploads, written
         attachments.alert_and_suspend(post, user, quarantined)
     elif not held:
         _count_visible_post(thread, post)
-        notify.post_published(post, mentioned)
     else:
         events.moderation_queue_changed()
+    # Its commit hook is the first the post's own writes register: everyone viewing the thread
+    # waits for this event, while the followers' notifications (one live event each) can follow.
+    events.post_changed(post)
+    if not held:
+        notify.post_published(post, mentioned)
     Follow.objects.get_or_create(user=user, thread=thread)
     note_thread_read(user, thread, number)
-    events.post_changed(post)
     _index(thread, soon=True)
     return post
 

@@ -303,17 +303,29 @@ async def test_suspension_closes_the_socket_within_a_second(layer, forum, socket
     assert closed["code"] == FORBIDDEN
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "ping"},
+        # A reply is checked in the same database call that would write it.
+        {"type": "post", "source": "Still here?", "key": "after-suspension"},
+        {"type": "no-such-type"},
+    ],
+    ids=["heartbeat", "reply", "refused frame"],
+)
 async def test_a_member_suspended_unheard_is_refused_at_the_next_message(
-    layer, forum, sockets, monkeypatch
+    layer, forum, sockets, monkeypatch, frame
 ):
     alice, _, moderator, _, thread = await build(forum)
     socket = await sockets.join(alice, thread)
     with monkeypatch.context() as patch:
         patch.setattr(events, "send", lambda group, message: None)
         await in_thread(suspend_member, moderator, alice, "Spam")
-    await socket.send_json_to({"type": "ping"})
-    closed = (await receive_until(socket, "websocket.close"))[-1]
-    assert closed["code"] == FORBIDDEN
+    await socket.send_json_to(frame)
+    received = await receive_until(socket, "websocket.close")
+    assert received[-1]["code"] == FORBIDDEN
+    assert of_type(received, "posted") == of_type(received, "error") == []
+    assert not await in_thread(lambda: Post.objects.filter(source="Still here?").exists())
 
 
 async def test_logging_out_closes_that_sessions_sockets_only(layer, forum, sockets):
