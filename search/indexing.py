@@ -4,7 +4,9 @@ A content change calls `search.record_change(key)` inside its own transaction: t
 engine's IndexEntry row is rewritten right there, and when an external engine is configured an
 outbox row (PendingIndexChange) is written too. After commit a task applies the outbox to the
 engine; rows are deleted only once the engine has taken them, so an engine that is down just
-means they wait.
+means they wait. A change answers afresh the cached searches of those who find the entry, before
+it and after it (search.results_cache): at once for the database index, and when the engine takes
+it for the external engine, from the visibilities its outbox row records.
 
 Forum threads change with every post and their entry reads all their posts, so posting calls
 `search.record_change(key, soon=True)` instead: after commit a task re-indexes the thread, at
@@ -46,23 +48,36 @@ def reindex(*keys):
     if not keys:
         return
     external = remote_engine() is not None
-    added = []
-    for key, fields in registry.entries(keys).items():
-        if fields is None:
-            IndexEntry.objects.filter(key=key).delete()
-        else:
-            _, created = IndexEntry.objects.update_or_create(
-                key=key, defaults=fields, create_defaults={**fields, "added_at": timezone.now()}
-            )
-            if created:
-                added.append(key)
+    added, affected = [], set()
+    # The visibilities the entries had are read under the locks their rewriting takes anyway, so
+    # a reindex of the same keys committing meanwhile is not missed; locks need a transaction,
+    # and are taken in key order, so two reindexes of the same keys queue rather than deadlock.
+    with transaction.atomic(savepoint=False):
+        before = dict(
+            IndexEntry.objects.select_for_update()
+            .filter(key__in=keys)
+            .order_by("key")
+            .values_list("key", "visibility")
+        )
+        for key, fields in registry.entries(keys).items():
+            if fields is None:
+                IndexEntry.objects.filter(key=key).delete()
+            else:
+                _, created = IndexEntry.objects.update_or_create(
+                    key=key, defaults=fields, create_defaults={**fields, "added_at": timezone.now()}
+                )
+                if created:
+                    added.append(key)
+            after = fields["visibility"] if fields else None
+            visibilities = sorted({before.get(key), after} - {None})
+            affected.update(visibilities)
+            if external:
+                PendingIndexChange.objects.create(key=key, visibilities=visibilities)
+        results_cache.changed_for(affected)
         if external:
-            PendingIndexChange.objects.create(key=key)
-    results_cache.changed()
-    if external:
-        transaction.on_commit(schedule_apply)
-    if added:
-        transaction.on_commit(lambda: entries_added.send(sender=IndexEntry, keys=added))
+            transaction.on_commit(schedule_apply)
+        if added:
+            transaction.on_commit(lambda: entries_added.send(sender=IndexEntry, keys=added))
 
 
 def reindex_after_commit(*keys):
@@ -126,11 +141,11 @@ def apply_pending_changes(batch=APPLY_BATCH):
         return 0, 0
     applied = 0
     while True:
-        rows = list(PendingIndexChange.objects.values_list("pk", "key")[:batch])
+        rows = list(PendingIndexChange.objects.values_list("pk", "key", "visibilities")[:batch])
         if not rows:
             return applied, 0
-        ids = [pk for pk, _ in rows]
-        keys = {key for _, key in rows}
+        ids = [pk for pk, _, _ in rows]
+        keys = {key for _, key, _ in rows}
         entries = list(IndexEntry.objects.filter(key__in=keys))
         try:
             engine.upsert(entries)
@@ -142,7 +157,7 @@ def apply_pending_changes(batch=APPLY_BATCH):
             logger.warning("search outbox: %d changes wait for the engine (%s)", len(ids), error)
             return applied, PendingIndexChange.objects.count()
         PendingIndexChange.objects.filter(pk__in=ids).delete()
-        results_cache.changed()
+        results_cache.changed_for({v for _, _, visibilities in rows for v in visibilities})
         applied += len(ids)
 
 

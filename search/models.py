@@ -43,6 +43,9 @@ class IndexEntry(models.Model):
 
 class PendingIndexChange(models.Model):
     key = models.CharField(max_length=40, db_index=True)
+    # The visibilities whose searches the change alters once the engine takes it: the entry's
+    # before the change and after it (search.results_cache).
+    visibilities = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

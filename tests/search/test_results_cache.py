@@ -1,23 +1,42 @@
 """Search results kept in the cache (search.results_cache): a repeated search is answered from it,
-never across visibilities, and never after what searches find has changed."""
+never across visibilities, and never after what its asker finds has changed, while a change that
+only others find leaves it cached."""
 
 import pytest
 from django.http import QueryDict
 
 from library.models import LibraryItemPage
+from portal.actions.forum import create_post, move_thread
 from portal.policy import search_visibilities
+from portal.search_source import thread_key
 from search import service
-from search.models import IndexEntry, Synonym
-from tests.search.conftest import load_indexed_library, make_discussions
+from search.engines import remote_engine
+from search.indexing import apply_pending_changes
+from search.models import IndexEntry, PendingIndexChange, Synonym
+from tests.search.conftest import (
+    drop_engine_index,
+    engine_settings,
+    load_indexed_library,
+    make_discussions,
+)
 
 HASHING = "Introduction to Hashing"
 THREAD = "Hash lists for small platforms"
+NEW_WORD = "narwhal"  # found in nothing until a test posts it
 
 
 @pytest.fixture
 def cached_search(settings, db):
     settings.SEARCH = {"ENGINE": "database", "URL": "", "INDEX": "", "RESULTS_CACHE_SECONDS": 30}
     load_indexed_library()
+
+
+@pytest.fixture
+def cached_opensearch(settings, db):
+    settings.SEARCH = {**engine_settings("opensearch"), "RESULTS_CACHE_SECONDS": 30}
+    load_indexed_library()
+    yield
+    drop_engine_index()
 
 
 def titles(query, user):
@@ -69,3 +88,54 @@ def test_no_cache_when_switched_off(settings, cached_search, anonymous):
     assert HASHING in titles("q=hashing", anonymous)
     IndexEntry.objects.filter(title=HASHING).delete()
     assert HASHING not in titles("q=hashing", anonymous)
+
+
+def test_a_forum_post_leaves_visitors_searches_cached_and_members_search_afresh(
+    settings, cached_search, anonymous, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_POST_RATE = (1000, 60)
+    forum = make_discussions()
+    member = forum.people.member
+    assert HASHING in titles("q=hashing", anonymous)
+    assert HASHING in titles("q=hashing", member)
+    assert titles(f"q={NEW_WORD}", member) == set()
+    # Nothing tells search about a row removed behind its back: only a fresh search misses it.
+    IndexEntry.objects.filter(title=HASHING).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        create_post(member, forum.hashing, f"Our {NEW_WORD} list is ready.")
+    assert HASHING in titles("q=hashing", anonymous)
+    assert HASHING not in titles("q=hashing", member)
+    assert THREAD in titles(f"q={NEW_WORD}", member)
+
+
+def test_a_thread_moved_where_members_cannot_see_leaves_their_next_search(cached_search):
+    forum = make_discussions()
+    people = forum.people
+    assert THREAD in titles("q=hash lists", people.member)
+    assert THREAD in titles("q=hash lists", people.moderator)
+    move_thread(people.moderator, forum.hashing, forum.private.category)
+    assert THREAD not in titles("q=hash lists", people.member)
+    assert THREAD in titles("q=hash lists", people.moderator)
+
+
+def test_the_engine_taking_the_outbox_answers_afresh_only_the_audiences_it_changes(
+    cached_opensearch, anonymous
+):
+    forum = make_discussions()
+    apply_pending_changes()
+    people = forum.people
+    assert HASHING in titles("q=hashing", anonymous)
+    assert THREAD in titles("q=hash lists", people.member)
+    # Taken out of the engine behind search's back: only a fresh search misses it.
+    remote_engine().delete([IndexEntry.objects.get(title=HASHING).key])
+
+    move_thread(people.moderator, forum.hashing, forum.private.category)
+    change = PendingIndexChange.objects.get(key=thread_key(forum.hashing.pk))
+    assert change.visibilities == ["members", "moderators"]
+    # Until the engine takes the change, members still find the thread there.
+    assert THREAD in titles("q=hash lists", people.member)
+    apply_pending_changes()
+    assert THREAD not in titles("q=hash lists", people.member)
+    assert THREAD in titles("q=hash lists", people.moderator)
+    assert HASHING in titles("q=hashing", anonymous)
+    assert HASHING not in titles("q=hashing&sort=newest", anonymous)
