@@ -157,7 +157,10 @@ def apply_pending_changes(batch=APPLY_BATCH):
             logger.warning("search outbox: %d changes wait for the engine (%s)", len(ids), error)
             return applied, PendingIndexChange.objects.count()
         PendingIndexChange.objects.filter(pk__in=ids).delete()
-        results_cache.changed_for({v for _, _, visibilities in rows for v in visibilities})
+        if all(visibilities for _, _, visibilities in rows):
+            results_cache.changed_for({v for _, _, visibilities in rows for v in visibilities})
+        else:  # a row written before outbox rows recorded them: who it affects is unknown
+            results_cache.changed()
         applied += len(ids)
 
 

@@ -139,3 +139,18 @@ def test_the_engine_taking_the_outbox_answers_afresh_only_the_audiences_it_chang
     assert THREAD in titles("q=hash lists", people.moderator)
     assert HASHING in titles("q=hashing", anonymous)
     assert HASHING not in titles("q=hashing&sort=newest", anonymous)
+
+
+def test_an_outbox_row_that_names_no_visibility_answers_every_search_afresh(
+    cached_opensearch, anonymous
+):
+    # Rows waiting from before the outbox recorded visibilities: whom they affect is unknown.
+    make_discussions()
+    apply_pending_changes()
+    assert HASHING in titles("q=hashing", anonymous)
+    # Taken out of the engine behind search's back: only a fresh search misses it.
+    remote_engine().delete([IndexEntry.objects.get(title=HASHING).key])
+    PendingIndexChange.objects.create(key="page:0", visibilities=[])
+    assert HASHING in titles("q=hashing", anonymous)
+    apply_pending_changes()
+    assert HASHING not in titles("q=hashing", anonymous)
