@@ -303,7 +303,7 @@ class ThreadConsumer(MemberConsumer):
     async def join_groups(self):
         self.viewing = True
         await fanout.current().add(self.thread_id, self)
-        await presence.arrive(self.thread_id, self.channel_name, self.user.pk)
+        presence.arrive(self.thread_id, self.user.pk)
 
     async def disconnect(self, code):
         if self.gap_timer is not None:
@@ -311,7 +311,7 @@ class ThreadConsumer(MemberConsumer):
         self.outbox.close()
         if self.viewing:
             await fanout.current().remove(self.thread_id, self)
-            await presence.depart(self.thread_id, self.channel_name)
+            await presence.depart(self.thread_id, self.user.pk)
         await super().disconnect(code)
 
     def write_json(self, content):
@@ -364,7 +364,7 @@ class ThreadConsumer(MemberConsumer):
 
     async def resume(self, fields):
         await self.catch_up(fields["after"])
-        self.write_presence(await presence.count_viewing(self.thread_id))
+        self.write_presence(await presence.count_settled(self.thread_id))
 
     async def post(self, fields):
         key = fields["key"]
@@ -404,7 +404,7 @@ class ThreadConsumer(MemberConsumer):
         # The policy check that let this frame through has just read the thread.
         if self.stream.heartbeat(self.thread.last_change).read:
             await self.catch_up()
-        self.write_presence(await presence.arrive(self.thread_id, self.channel_name, self.user.pk))
+        self.write_presence(await presence.count_viewing(self.thread_id))
         # `live` false: the channel layer cannot reach Redis, so other people's changes arrive
         # only with heartbeats; the page says live updates are paused.
         self.write_json({"type": "pong", "live": getattr(self.channel_layer, "live", True)})
