@@ -5,8 +5,9 @@ sockets there belong to, into the shared cache (Redis in the services profile), 
 processes' shares and the number of distinct members across them. A socket arriving or leaving
 changes its process's share; the share is written a moment later, together with whatever else
 changed meanwhile, so a crowd arriving at once costs a few writes, not one each. A heartbeat only
-reads the number. Before, every heartbeat rewrote one entry per socket of the thread: work that
-grew with the crowd on every heartbeat, which at 5,000 sockets was most of what the servers did.
+reads the number. (Rewriting one entry per socket of the thread at every heartbeat, work that
+grows with the crowd on every heartbeat, held replies up for seconds at 2,000 sockets:
+bench/realtime.py.)
 
 Each share expires unless its process renews it (every RENEW_SECONDS), so a process that dies
 without saying goodbye stops being counted within PRESENCE_TTL_SECONDS. Processes write a thread's
@@ -169,11 +170,13 @@ class _Process:
     def change(self, thread_id, member_id, sockets):
         """Count a member's socket in (sockets=1) or out (-1)."""
         counter = self.sockets.setdefault(thread_id, collections.Counter())
-        before = set(counter)
         counter[member_id] += sockets
-        if counter[member_id] <= 0:
+        if counter[member_id] <= 0:  # the member's last socket here: the share loses them
             del counter[member_id]
-        if set(counter) != before:
+            altered = True
+        else:  # the share gains a member with their first socket here
+            altered = sockets == 1 == counter[member_id]
+        if altered:
             self.unwritten.add(thread_id)
             self.woken.set()
         if not counter:
