@@ -445,16 +445,17 @@ def test_a_new_post_is_announced_only_after_commit(sent, committed):
         post = forum.create_post(author, thread, f"Hi @{mentioned.username}")
         assert sent == []
     assert callbacks
+    # Everyone viewing the thread waits for its event: it goes first, the notification after.
     assert groups(sent) == [
-        events.user_group(mentioned.pk),
         events.thread_group(thread.pk),
         events.category_group(thread.category_id),
+        events.user_group(mentioned.pk),
     ]
-    change = sent[1][1]
+    change = sent[0][1]
     assert change["type"] == "thread.change"
     assert (change["post"]["number"], change["post"]["change"]) == (post.number, post.change)
     assert change["thread"]["last_change"] == post.change
-    assert sent[0][1] == {"type": "notification.new", "id": Notification.objects.get().pk}
+    assert sent[2][1] == {"type": "notification.new", "id": Notification.objects.get().pk}
 
 
 def test_a_rolled_back_post_is_never_announced(sent, committed):
