@@ -516,6 +516,7 @@ def test_a_server_that_closes_at_once_is_retried_less_and_less_often(open_as):
     waits = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert len(waits) == 4, waits
     # Half to all of 0.5 s, 1 s, 2 s and 4 s: the waits double rather than start over at each
-    # connection that opened.
-    assert waits[3] > 1.5, waits
+    # connection that opened, when every wait would be at most 0.5 s. (This process hears of each
+    # connection late, by up to a second on a busy machine: the fourth wait is at least 2 s.)
+    assert waits[3] > 1.0, waits
     assert waits[3] > waits[0] * 2, waits

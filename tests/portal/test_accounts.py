@@ -84,9 +84,17 @@ def totp_code(secret):
     return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
 
 
+@pytest.fixture(autouse=True)
+def steady_authenticator_clock(monkeypatch):
+    """allauth's TOTP clock held still through a test: a code made just before a 30 s period ends
+    would otherwise be checked in the next one when the machine is slow."""
+    now = time.time()
+    monkeypatch.setattr(totp_auth, "time", SimpleNamespace(time=lambda: now))
+
+
 def wait_for_next_code(monkeypatch):
     """Moves allauth's clock one TOTP period on, as if the user waited for the app's next code."""
-    later = time.time() + 30
+    later = totp_auth.time.time() + 30
     monkeypatch.setattr(totp_auth, "time", SimpleNamespace(time=lambda: later))
 
 
