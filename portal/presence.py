@@ -285,7 +285,7 @@ async def count_viewing(thread_id):
 
 
 async def count_settled(thread_id):
-    """count_viewing once every socket this process counted in or out so far is written, so a
+    """count_viewing once this process's share of the thread is written as it stands, so a
     socket that has just arrived is in the number it is told."""
     await _process().settled(thread_id)
     return await count_viewing(thread_id)
